@@ -1,0 +1,208 @@
+//! Flick's configuration: every key, with defaults that are sane for one machine.
+//!
+//! Loading (YAML file + `FLICK_<SECTION>__<KEY>` environment overrides) happens in the binary;
+//! this module only describes the shape and the defaults. `config.yaml` at the repository root
+//! documents every key and must stay equal to [`Config::default`] (a test checks it).
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub storage: StorageConfig,
+    pub upload: UploadConfig,
+    pub processing: ProcessingConfig,
+    pub admin: AdminConfig,
+    pub share: ShareConfig,
+    pub log: LogConfig,
+}
+
+/// Where Flick listens and how it names itself in links.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    pub host: String,
+    pub port: u16,
+    /// Base of share links, e.g. `https://flick.example.com`. Unset: `http://{host}:{port}`.
+    pub public_url: Option<String>,
+    /// Seconds to wait for in-flight requests on shutdown.
+    pub shutdown_grace_seconds: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig { host: "127.0.0.1".into(), port: 8080, public_url: None, shutdown_grace_seconds: 10 }
+    }
+}
+
+impl ServerConfig {
+    /// The base URL of share links, without a trailing slash.
+    pub fn base_url(&self) -> String {
+        match &self.public_url {
+            Some(u) if !u.trim().is_empty() => u.trim().trim_end_matches('/').to_owned(),
+            _ => {
+                let host = if self.host.contains(':') { format!("[{}]", self.host) } else { self.host.clone() };
+                format!("http://{host}:{}", self.port)
+            }
+        }
+    }
+}
+
+/// Where records and blobs live.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    /// Holds the database (flick.db), raw/, hls/, thumbs/, and tmp/ and work/ scratch space.
+    pub data_dir: PathBuf,
+    /// Metadata database URL. Unset: `sqlite://{data_dir}/flick.db`.
+    pub database_url: Option<String>,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig { data_dir: PathBuf::from("./data"), database_url: None }
+    }
+}
+
+/// What uploads Flick accepts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UploadConfig {
+    /// Largest accepted upload, in bytes, counted on the bytes actually received.
+    pub max_bytes: u64,
+    /// File name extensions accepted (lowercase, without the dot).
+    pub allowed_extensions: Vec<String>,
+}
+
+impl Default for UploadConfig {
+    fn default() -> Self {
+        UploadConfig {
+            max_bytes: 1_073_741_824,
+            allowed_extensions: ["mp4", "mov", "mkv", "webm"].map(String::from).to_vec(),
+        }
+    }
+}
+
+/// How videos are processed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProcessingConfig {
+    /// Jobs run at once in this process (0: this process runs no worker).
+    pub workers: u32,
+    /// Target length of HLS segments after the first one.
+    pub segment_seconds: u32,
+    /// Target length of the first segment, short so playback starts at once.
+    pub first_segment_seconds: f64,
+    pub ffmpeg_path: PathBuf,
+    pub ffprobe_path: PathBuf,
+    /// Attempts before a job that keeps failing for transient reasons is given up.
+    pub max_attempts: u32,
+    /// Niceness of ffmpeg children (0..=19).
+    pub nice: i32,
+    /// Tallest output of a re-encode; taller input is scaled down (remuxed input keeps its size).
+    pub max_output_height: u32,
+}
+
+impl Default for ProcessingConfig {
+    fn default() -> Self {
+        ProcessingConfig {
+            workers: 2,
+            segment_seconds: 4,
+            first_segment_seconds: 1.0,
+            ffmpeg_path: PathBuf::from("ffmpeg"),
+            ffprobe_path: PathBuf::from("ffprobe"),
+            max_attempts: 3,
+            nice: 10,
+            max_output_height: 1080,
+        }
+    }
+}
+
+/// The administrator's access.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdminConfig {
+    /// Bearer token for `GET /api/videos`. Unset: no admin, and the listing does not exist.
+    pub token: Option<String>,
+}
+
+/// How share pages present themselves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ShareConfig {
+    /// Render Open Graph tags (title, thumbnail) so chat apps show a preview of a pasted link.
+    pub link_previews: bool,
+}
+
+impl Default for ShareConfig {
+    fn default() -> Self {
+        ShareConfig { link_previews: true }
+    }
+}
+
+/// Logging.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// A tracing filter, e.g. `info` or `flick=debug,info`. `RUST_LOG` wins when set.
+    pub filter: String,
+    /// `text` or `json`.
+    pub format: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig { filter: "info".into(), format: "text".into() }
+    }
+}
+
+impl Config {
+    /// Checks values a type cannot: returns every problem found, in words.
+    pub fn validate(&self) -> Result<(), Vec<String>> {
+        let mut problems = Vec::new();
+        if self.upload.max_bytes == 0 {
+            problems.push("upload.max_bytes must be greater than 0".to_owned());
+        }
+        if self.upload.allowed_extensions.is_empty() {
+            problems.push("upload.allowed_extensions must not be empty".to_owned());
+        }
+        if self.processing.segment_seconds == 0 || self.processing.segment_seconds > 30 {
+            problems.push("processing.segment_seconds must be between 1 and 30".to_owned());
+        }
+        if !(0.1..=30.0).contains(&self.processing.first_segment_seconds) {
+            problems.push("processing.first_segment_seconds must be between 0.1 and 30".to_owned());
+        }
+        if self.processing.max_attempts == 0 {
+            problems.push("processing.max_attempts must be at least 1".to_owned());
+        }
+        if !(0..=19).contains(&self.processing.nice) {
+            problems.push("processing.nice must be between 0 and 19".to_owned());
+        }
+        if self.processing.max_output_height < 144 {
+            problems.push("processing.max_output_height must be at least 144".to_owned());
+        }
+        if let Some(t) = &self.admin.token
+            && t.len() < 16
+        {
+            problems.push("admin.token must be at least 16 characters (or unset)".to_owned());
+        }
+        if let Some(u) = &self.server.public_url
+            && !(u.starts_with("http://") || u.starts_with("https://"))
+        {
+            problems.push("server.public_url must start with http:// or https://".to_owned());
+        }
+        if problems.is_empty() { Ok(()) } else { Err(problems) }
+    }
+
+    /// The metadata database URL, derived from the data dir when not set.
+    pub fn database_url(&self) -> String {
+        match &self.storage.database_url {
+            Some(u) => u.clone(),
+            None => format!("sqlite://{}/flick.db", self.storage.data_dir.display()),
+        }
+    }
+}

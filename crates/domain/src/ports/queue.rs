@@ -1,0 +1,81 @@
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::ids::VideoId;
+
+/// A failure of the job queue.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("job queue unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// What a job does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobKind {
+    /// Probe, plan, transcode/remux to HLS and make the thumbnail.
+    Process,
+    /// Make only the thumbnail of an already ready video (self-healing).
+    Thumbnail,
+}
+
+impl JobKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Process => "process",
+            JobKind::Thumbnail => "thumbnail",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "process" => Some(JobKind::Process),
+            "thumbnail" => Some(JobKind::Thumbnail),
+            _ => None,
+        }
+    }
+}
+
+/// A claimed job. The claim holds a lease that the worker must renew with [`JobQueue::heartbeat`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    pub id: i64,
+    pub video_id: VideoId,
+    pub kind: JobKind,
+    /// How many times this job has been claimed, this claim included.
+    pub attempt: u32,
+    /// Identifies this claim; a heartbeat or completion with a stale lease is refused.
+    pub lease_id: String,
+}
+
+/// What happened to a job reported failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobOutcome {
+    /// It will run again after a backoff.
+    WillRetry { after: Duration },
+    /// It will not run again; the reason is recorded.
+    GaveUp,
+}
+
+/// A durable queue of jobs with leases, retries with backoff, and giving up with a reason.
+#[async_trait]
+pub trait JobQueue: Send + Sync + 'static {
+    /// Adds a job unless the same (video, kind) is already queued or running.
+    async fn enqueue(&self, video_id: VideoId, kind: JobKind) -> Result<(), QueueError>;
+    /// Claims the oldest due job for `worker`, leasing it for `lease`.
+    async fn claim(&self, worker: &str, lease: Duration) -> Result<Option<Job>, QueueError>;
+    /// Extends the lease; false when the lease was lost (expired and reclaimed, or the job cancelled).
+    async fn heartbeat(&self, job: &Job, lease: Duration) -> Result<bool, QueueError>;
+    /// Removes a finished job.
+    async fn complete(&self, job: &Job) -> Result<(), QueueError>;
+    /// Reports a failure: retried with backoff if `retryable` and attempts remain, else given up with `reason`.
+    async fn fail(&self, job: &Job, reason: &str, retryable: bool) -> Result<JobOutcome, QueueError>;
+    /// Makes the jobs leased by workers whose name starts with `worker_prefix` claimable at once
+    /// (called at start-up: those workers died with the previous process).
+    async fn release_leases_of(&self, worker_prefix: &str) -> Result<u64, QueueError>;
+    /// Drops every job of a video (it was deleted).
+    async fn cancel_video(&self, video_id: VideoId) -> Result<(), QueueError>;
+    /// Waits until a job may be available or `max` has passed (a hint; callers then try [`JobQueue::claim`]).
+    async fn wait_for_work(&self, max: Duration);
+}
