@@ -18,6 +18,7 @@ pub struct Config {
     pub processing: ProcessingConfig,
     pub admin: AdminConfig,
     pub share: ShareConfig,
+    pub web: WebConfig,
     pub log: LogConfig,
 }
 
@@ -28,6 +29,7 @@ pub struct ServerConfig {
     pub host: String,
     pub port: u16,
     /// Base of share links, e.g. `https://flick.example.com`. Unset: `http://{host}:{port}`.
+    #[serde(deserialize_with = "lenient_string")]
     pub public_url: Option<String>,
     /// Seconds to wait for in-flight requests on shutdown.
     pub shutdown_grace_seconds: u64,
@@ -103,7 +105,7 @@ pub struct ProcessingConfig {
     pub max_attempts: u32,
     /// Niceness of ffmpeg children (0..=19).
     pub nice: i32,
-    /// Tallest output of a re-encode; taller input is scaled down (remuxed input keeps its size).
+    /// Short side of a re-encode's output (1080 = 1080p, portrait too); larger input is scaled down. Remuxes keep their size.
     pub max_output_height: u32,
 }
 
@@ -127,6 +129,7 @@ impl Default for ProcessingConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct AdminConfig {
     /// Bearer token for `GET /api/videos`. Unset: no admin, and the listing does not exist.
+    #[serde(deserialize_with = "lenient_string")]
     pub token: Option<String>,
 }
 
@@ -144,6 +147,14 @@ impl Default for ShareConfig {
     }
 }
 
+/// The web app.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebConfig {
+    /// Serve the web app from this built folder (`web/dist`) instead of the copy compiled into the binary.
+    pub dist: Option<PathBuf>,
+}
+
 /// Logging.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -158,6 +169,27 @@ impl Default for LogConfig {
     fn default() -> Self {
         LogConfig { filter: "info".into(), format: "text".into() }
     }
+}
+
+/// Reads an optional string that an environment variable may have made look like a number or a boolean
+/// (a token of digits must stay the token it was).
+fn lenient_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Lenient {
+        Text(String),
+        Unsigned(u64),
+        Signed(i64),
+        Float(f64),
+        Bool(bool),
+    }
+    Ok(Option::<Lenient>::deserialize(d)?.map(|v| match v {
+        Lenient::Text(s) => s,
+        Lenient::Unsigned(n) => n.to_string(),
+        Lenient::Signed(n) => n.to_string(),
+        Lenient::Float(n) => n.to_string(),
+        Lenient::Bool(b) => b.to_string(),
+    }))
 }
 
 impl Config {

@@ -6,6 +6,7 @@
 pub mod config;
 pub mod ids;
 pub mod ports;
+pub mod upload;
 pub mod video;
 
 pub use ids::{IdError, ManageToken, VideoId};

@@ -1,1 +1,48 @@
+//! Flick's HTTP surface: the JSON API, upload intake, HLS and thumbnail serving, and share pages.
+//!
+//! It depends on the domain's ports only; which database, blob store or queue sits behind them is
+//! decided by the binary that builds [`AppState`].
 
+mod error;
+mod headers;
+mod pages;
+mod state;
+mod streams;
+mod upload;
+mod videos;
+mod web;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+
+pub use error::ApiError;
+pub use state::AppState;
+pub use web::WebUi;
+
+/// The whole application router. Tests and the binary both build it from an [`AppState`].
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/api/upload", post(upload::upload).put(upload::upload).layer(DefaultBodyLimit::disable()))
+        .route("/api/video/{id}", get(videos::get_video).delete(videos::delete_video))
+        .route("/api/videos", get(videos::list_videos))
+        .route("/api/config", get(videos::public_config));
+    let media = Router::new()
+        .route("/streams/{id}/{file}", get(streams::stream_file))
+        .route("/thumbnails/{file}", get(streams::thumbnail));
+    let pages = Router::new()
+        .route("/", get(pages::home))
+        .route("/library", get(pages::library))
+        .route("/v/{id}", get(pages::share_page))
+        .route("/assets/{*path}", get(pages::ui_asset))
+        .route("/static/{file}", get(pages::static_asset))
+        .route("/healthz", get(pages::healthz));
+    Router::new()
+        .merge(api)
+        .merge(media)
+        .merge(pages)
+        .fallback(pages::fallback)
+        .layer(axum::middleware::from_fn(headers::security_headers))
+        .layer(axum::middleware::from_fn(headers::request_span))
+        .with_state(state)
+}

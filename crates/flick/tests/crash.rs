@@ -1,0 +1,61 @@
+//! Crash safety: SIGKILL the server in the middle of a re-encode; after a restart the video ends ready.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_during_a_reencode_then_restart_ends_ready() {
+    let mut server = Server::start(&[]);
+    let clip = fixture("crash_reencode.mov");
+    let (code, body) = upload(&server, &clip, "long.mov").await;
+    assert_eq!(code, 201, "{body}");
+    let id = body["id"].as_str().unwrap().to_owned();
+
+    // Wait until the re-encode is under way (playable, not finished), then crash.
+    let start = Instant::now();
+    loop {
+        let v = status(&server, &id).await;
+        assert_eq!(v["status"], "processing", "the re-encode ended before the crash could happen: {v}");
+        if v["playable"] == true {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "never became playable: {v}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let data_dir = server.data_dir.clone();
+    let temp = server.take_temp();
+    server.kill9();
+    // The killed server's ffmpeg dies with it (it would otherwise keep writing into the data dir).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !processes_mentioning(&data_dir).is_empty() {
+        assert!(Instant::now() < deadline, "ffmpeg outlived the killed server: {:?}", processes_mentioning(&data_dir));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let server = Server::start_on(&data_dir, &[]);
+    let v = wait_done(&server, &id, Duration::from_secs(240)).await;
+    assert_eq!(v["status"], "ready", "{v}");
+    let decoded = decode_hls(&server.url(&format!("/streams/{id}/master.m3u8")));
+    let source = source_duration(&clip);
+    assert!((decoded.duration - source).abs() <= 0.5, "decoded {} vs {source}", decoded.duration);
+    assert!(!data_dir.join("raw").join(&id).exists());
+    drop(server);
+    drop(temp);
+}
+
+/// Command lines of running processes that mention `path`.
+fn processes_mentioning(path: &std::path::Path) -> Vec<String> {
+    let needle = path.display().to_string();
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        if let Ok(raw) = std::fs::read(entry.path().join("cmdline")) {
+            let cmdline = String::from_utf8_lossy(&raw).replace('\0', " ");
+            if cmdline.contains(&needle) {
+                found.push(cmdline);
+            }
+        }
+    }
+    found
+}

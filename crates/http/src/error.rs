@@ -1,0 +1,123 @@
+//! The one mapping from failures to HTTP: a status and `{"error":{"code","message"}}`.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use flick_domain::ports::{QueueError, RepoError, StoreError};
+
+/// Every way a request can fail, with what the client is told.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("the file is empty")]
+    EmptyUpload,
+    #[error("the upload is larger than the limit of {limit} bytes")]
+    TooLarge { limit: u64 },
+    #[error("{0}")]
+    UnsupportedMedia(String),
+    #[error("this request needs the video's manage token")]
+    Unauthorized,
+    #[error("the manage token does not match this video")]
+    Forbidden,
+    #[error("requested range is not satisfiable")]
+    RangeNotSatisfiable { total_len: u64 },
+    #[error("the upload was interrupted")]
+    UploadAborted,
+    #[error("the server is out of storage space; please try again later")]
+    InsufficientStorage,
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            ApiError::EmptyUpload => (StatusCode::BAD_REQUEST, "empty_file"),
+            ApiError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            ApiError::UnsupportedMedia(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::RangeNotSatisfiable { .. } => (StatusCode::RANGE_NOT_SATISFIABLE, "range_not_satisfiable"),
+            ApiError::UploadAborted => (StatusCode::BAD_REQUEST, "upload_aborted"),
+            ApiError::InsufficientStorage => (StatusCode::INSUFFICIENT_STORAGE, "insufficient_storage"),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let message = match &self {
+            ApiError::Internal(detail) => {
+                // Details stay in the log; the client gets a safe sentence.
+                tracing::error!(%detail, "internal error");
+                "Something went wrong on our side. Please try again.".to_owned()
+            }
+            other => capitalise(&other.to_string()),
+        };
+        let body = serde_json::json!({ "error": { "code": code, "message": message } });
+        let mut response = (status, Json(body)).into_response();
+        if let ApiError::RangeNotSatisfiable { total_len } = self
+            && let Ok(v) = HeaderValue::from_str(&format!("bytes */{total_len}"))
+        {
+            response.headers_mut().insert(header::CONTENT_RANGE, v);
+        }
+        if matches!(status, StatusCode::UNAUTHORIZED) {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => {
+            let mut out: String = first.to_uppercase().collect();
+            out.push_str(chars.as_str());
+            if !out.ends_with('.') {
+                out.push('.');
+            }
+            out
+        }
+        None => String::new(),
+    }
+}
+
+impl From<std::io::Error> for ApiError {
+    fn from(e: std::io::Error) -> Self {
+        if e.raw_os_error() == Some(28) {
+            // ENOSPC
+            ApiError::InsufficientStorage
+        } else {
+            ApiError::Internal(e.to_string())
+        }
+    }
+}
+
+impl From<RepoError> for ApiError {
+    fn from(e: RepoError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::RangeNotSatisfiable { total_len } => ApiError::RangeNotSatisfiable { total_len },
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<QueueError> for ApiError {
+    fn from(e: QueueError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}

@@ -1,0 +1,20 @@
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use flick_domain::config::Config;
+use flick_domain::ports::{JobQueue, Repo, Store};
+
+/// What every handler can reach: the three ports and the configuration.
+#[derive(Clone)]
+pub struct AppState {
+    pub repo: Arc<dyn Repo>,
+    pub store: Arc<dyn Store>,
+    pub queue: Arc<dyn JobQueue>,
+    pub config: Arc<Config>,
+    /// Where upload bodies are streamed before they are handed to the store (same filesystem as the store on local disk).
+    pub scratch_dir: PathBuf,
+    /// Base of absolute links (share links, Open Graph images), without a trailing slash.
+    pub base_url: String,
+    /// Where the web app's files come from.
+    pub web: crate::web::WebUi,
+}

@@ -1,0 +1,226 @@
+//! Upload intake: `POST`/`PUT /api/upload`, multipart or raw body, streamed to disk in constant memory.
+//!
+//! The size limit is enforced on the bytes actually received; the container is sniffed from the first
+//! bytes, so a non-video is refused without being stored whole. Nothing is acknowledged before it is on
+//! disk (fsync) and recorded.
+
+use std::path::{Path, PathBuf};
+
+use axum::Json;
+use axum::extract::{FromRequest, Multipart, Query, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use bytes::Bytes;
+use flick_domain::ports::{BlobKey, JobKind};
+use flick_domain::upload::{Container, SNIFF_LEN, clean_file_name, extension_of, sniff};
+use flick_domain::{ManageToken, NewVideo, VideoId};
+use futures_util::{Stream, StreamExt};
+use serde::{Deserialize, Serialize};
+use tokio::io::AsyncWriteExt;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::videos::Links;
+
+/// Room for multipart boundaries and part headers on top of the file itself.
+const MULTIPART_OVERHEAD: u64 = 64 * 1024;
+
+#[derive(Deserialize)]
+pub struct UploadQuery {
+    filename: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadResponse {
+    id: String,
+    url: String,
+    status_url: String,
+    stream_url: String,
+    thumbnail_url: String,
+    manage_token: String,
+}
+
+/// `POST /api/upload` and `PUT /api/upload`.
+pub async fn upload(
+    State(state): State<AppState>,
+    Query(query): Query<UploadQuery>,
+    request: Request,
+) -> Result<impl IntoResponse, ApiError> {
+    let max = state.config.upload.max_bytes;
+    let content_type =
+        request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+    let is_multipart = content_type.starts_with("multipart/form-data");
+    let declared =
+        request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    // A declared length over the limit is refused before reading; the limit is still enforced on what arrives.
+    if let Some(len) = declared
+        && len > max.saturating_add(if is_multipart { MULTIPART_OVERHEAD } else { 0 })
+    {
+        return Err(ApiError::TooLarge { limit: max });
+    }
+
+    let received = if is_multipart {
+        let mut multipart = Multipart::from_request(request, &state)
+            .await
+            .map_err(|e| ApiError::BadRequest(format!("malformed multipart body: {}", e.body_text())))?;
+        loop {
+            let field = multipart
+                .next_field()
+                .await
+                .map_err(|e| ApiError::BadRequest(format!("malformed multipart body: {}", e.body_text())))?
+                .ok_or_else(|| ApiError::BadRequest("the form has no field named \"file\"".into()))?;
+            if field.name() == Some("file") {
+                let name = field.file_name().map(clean_file_name);
+                check_declared_name(&state, name.as_deref())?;
+                break receive(&state, field, name).await?;
+            }
+        }
+    } else {
+        let name = query.filename.as_deref().map(clean_file_name);
+        check_declared_name(&state, name.as_deref())?;
+        receive(&state, request.into_body().into_data_stream(), name).await?
+    };
+
+    let id = VideoId::new();
+    let token = ManageToken::generate().map_err(|e| ApiError::Internal(e.to_string()))?;
+    let original_name = received.name.clone();
+    let size = received.size;
+    let raw = BlobKey::raw(id);
+    state.store.put_file(&raw, received.file.path()).await?;
+    let mut received = received;
+    received.file.disarm();
+    let record = NewVideo { id, original_name, size_bytes: size, manage_token_hash: token.hash() };
+    if let Err(e) = state.repo.insert_video(&record).await {
+        let _ = state.store.delete(&raw).await;
+        return Err(e.into());
+    }
+    // If this enqueue is lost (crash), start-up reconciliation enqueues every video still processing.
+    state.queue.enqueue(id, JobKind::Process).await?;
+    tracing::info!(video_id = %id, bytes = size, "upload accepted");
+
+    let links = Links::of(id);
+    let body = UploadResponse {
+        id: id.to_string(),
+        url: links.share.clone(),
+        status_url: links.status,
+        stream_url: links.stream,
+        thumbnail_url: links.thumbnail,
+        manage_token: token.expose().to_owned(),
+    };
+    Ok((StatusCode::CREATED, [(header::LOCATION, links.share)], Json(body)))
+}
+
+/// Refuses a declared file name whose extension is not allowed, before any byte is stored.
+fn check_declared_name(state: &AppState, name: Option<&str>) -> Result<(), ApiError> {
+    if let Some(ext) = name.and_then(extension_of)
+        && !state.config.upload.allowed_extensions.iter().any(|a| a.eq_ignore_ascii_case(&ext))
+    {
+        return Err(unsupported_extension(state, &ext));
+    }
+    Ok(())
+}
+
+fn unsupported_extension(state: &AppState, ext: &str) -> ApiError {
+    let allowed: Vec<String> = state.config.upload.allowed_extensions.iter().map(|e| e.to_uppercase()).collect();
+    ApiError::UnsupportedMedia(format!(".{ext} files are not accepted; upload one of: {}", allowed.join(", ")))
+}
+
+/// A received upload, on disk and synced, not yet handed to the store.
+struct Received {
+    file: TempFile,
+    size: u64,
+    name: String,
+}
+
+/// Streams `body` into a scratch file, enforcing the limit and sniffing the container on the way.
+async fn receive<S, E>(state: &AppState, body: S, name: Option<String>) -> Result<Received, ApiError>
+where
+    S: Stream<Item = Result<Bytes, E>>,
+    E: std::fmt::Display,
+{
+    let max = state.config.upload.max_bytes;
+    tokio::fs::create_dir_all(&state.scratch_dir).await?;
+    let file = TempFile::new(state.scratch_dir.join(format!("upload-{}.part", VideoId::new())));
+    let mut out = tokio::io::BufWriter::with_capacity(256 * 1024, tokio::fs::File::create(file.path()).await?);
+    let mut head: Vec<u8> = Vec::with_capacity(SNIFF_LEN);
+    let mut container: Option<Container> = None;
+    let mut size: u64 = 0;
+    let mut body = std::pin::pin!(body);
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| {
+            tracing::info!(error = %e, "upload body ended early");
+            ApiError::UploadAborted
+        })?;
+        size += chunk.len() as u64;
+        if size > max {
+            return Err(ApiError::TooLarge { limit: max });
+        }
+        if container.is_none() {
+            let need = SNIFF_LEN - head.len();
+            head.extend_from_slice(&chunk[..chunk.len().min(need)]);
+            if head.len() >= SNIFF_LEN {
+                container = Some(sniff(&head).ok_or_else(not_a_video)?);
+            }
+        }
+        out.write_all(&chunk).await?;
+    }
+    if size == 0 {
+        return Err(ApiError::EmptyUpload);
+    }
+    let container = match container {
+        Some(c) => c,
+        None => sniff(&head).ok_or_else(not_a_video)?,
+    };
+    let name = match name {
+        Some(n) if extension_of(&n).is_some() => n,
+        other => {
+            // No usable name: judge the type from the content.
+            let ext = container.default_extension();
+            if !state.config.upload.allowed_extensions.iter().any(|a| a.eq_ignore_ascii_case(ext)) {
+                return Err(unsupported_extension(state, ext));
+            }
+            let stem = other.filter(|n| !n.is_empty()).unwrap_or_else(|| "video".to_owned());
+            format!("{stem}.{ext}")
+        }
+    };
+    out.flush().await?;
+    out.get_ref().sync_all().await?;
+    Ok(Received { file, size, name })
+}
+
+fn not_a_video() -> ApiError {
+    ApiError::UnsupportedMedia("this file is not a video in a format Flick accepts (MP4, MOV, MKV or WebM)".into())
+}
+
+/// A scratch file deleted on drop unless disarmed, so a failed or abandoned upload leaves nothing behind.
+struct TempFile {
+    path: PathBuf,
+    armed: bool,
+}
+
+impl TempFile {
+    fn new(path: PathBuf) -> Self {
+        TempFile { path, armed: true }
+    }
+
+    fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The file now belongs to someone else (it was moved into the store).
+    fn disarm(&mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if self.armed
+            && let Err(e) = std::fs::remove_file(&self.path)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(path = %self.path.display(), error = %e, "could not remove a partial upload");
+        }
+    }
+}

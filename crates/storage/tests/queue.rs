@@ -1,0 +1,252 @@
+//! The SQLite `JobQueue` against real database files: leases, retries, concurrency and wake-ups.
+
+mod common;
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use common::{fresh_db, fresh_db_with};
+use flick_domain::VideoId;
+use flick_domain::ports::{JobKind, JobOutcome, JobQueue};
+use flick_storage::QueueSettings;
+
+const LEASE: Duration = Duration::from_secs(60);
+
+/// Settings with a 1 s first backoff: short for a test, long enough that "not yet due" is no race.
+fn quick(max_attempts: u32) -> QueueSettings {
+    QueueSettings { max_attempts, backoff_base: Duration::from_secs(1), backoff_cap: Duration::from_secs(10) }
+}
+
+#[tokio::test]
+async fn enqueue_is_idempotent_while_queued_or_running() {
+    let (_dir, db) = fresh_db().await;
+    let v = VideoId::new();
+    db.enqueue(v, JobKind::Process).await.unwrap();
+    db.enqueue(v, JobKind::Process).await.unwrap();
+    // A different kind of the same video is a different job.
+    db.enqueue(v, JobKind::Thumbnail).await.unwrap();
+
+    let first = db.claim("w", LEASE).await.unwrap().unwrap();
+    assert_eq!((first.video_id, first.kind, first.attempt), (v, JobKind::Process, 1));
+    db.enqueue(v, JobKind::Process).await.unwrap(); // running: still a no-op
+    let second = db.claim("w", LEASE).await.unwrap().unwrap();
+    assert_eq!(second.kind, JobKind::Thumbnail);
+    assert!(db.claim("w", LEASE).await.unwrap().is_none(), "no duplicate process job");
+
+    // Once completed, the same job may be enqueued again.
+    db.complete(&first).await.unwrap();
+    db.enqueue(v, JobKind::Process).await.unwrap();
+    assert!(db.claim("w", LEASE).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn claim_returns_the_oldest_due_job() {
+    let (_dir, db) = fresh_db().await;
+    let videos: Vec<_> = (0..3).map(|_| VideoId::new()).collect();
+    for v in &videos {
+        db.enqueue(*v, JobKind::Process).await.unwrap();
+    }
+    for v in &videos {
+        let job = db.claim("w", LEASE).await.unwrap().unwrap();
+        assert_eq!(job.video_id, *v);
+        assert_eq!(job.lease_id.len(), 32);
+    }
+    assert!(db.claim("w", LEASE).await.unwrap().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_claimers_never_share_a_job() {
+    let (_dir, db) = fresh_db().await;
+    let mut enqueued = HashSet::new();
+    for _ in 0..50 {
+        let v = VideoId::new();
+        db.enqueue(v, JobKind::Process).await.unwrap();
+        enqueued.insert(v);
+    }
+    let tasks: Vec<_> = (0..16)
+        .map(|n| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let mut mine = Vec::new();
+                while let Some(job) = db.claim(&format!("worker-{n}"), LEASE).await.unwrap() {
+                    mine.push(job);
+                    tokio::task::yield_now().await;
+                }
+                mine
+            })
+        })
+        .collect();
+    let mut claimed = Vec::new();
+    for t in tasks {
+        claimed.extend(t.await.unwrap());
+    }
+    assert_eq!(claimed.len(), 50, "every job claimed exactly once");
+    let ids: HashSet<_> = claimed.iter().map(|j| j.id).collect();
+    assert_eq!(ids.len(), 50, "no job claimed twice");
+    let videos: HashSet<_> = claimed.iter().map(|j| j.video_id).collect();
+    assert_eq!(videos, enqueued);
+    assert!(claimed.iter().all(|j| j.attempt == 1));
+}
+
+#[tokio::test]
+async fn an_expired_lease_lets_another_worker_reclaim() {
+    let (_dir, db) = fresh_db().await;
+    let v = VideoId::new();
+    db.enqueue(v, JobKind::Process).await.unwrap();
+    let first = db.claim("a", LEASE).await.unwrap().unwrap();
+    assert!(db.claim("b", LEASE).await.unwrap().is_none(), "lease still held");
+    // The holder's heartbeat sets the expiry: a short one makes the lease lapse soon.
+    assert!(db.heartbeat(&first, Duration::from_millis(200)).await.unwrap());
+
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let second = db.claim("b", LEASE).await.unwrap().expect("expired lease is claimable");
+    assert_eq!(second.id, first.id);
+    assert_eq!(second.attempt, 2);
+    assert_ne!(second.lease_id, first.lease_id);
+
+    // The first holder has lost the job: nothing it does touches the new claim.
+    assert!(!db.heartbeat(&first, LEASE).await.unwrap());
+    db.complete(&first).await.unwrap();
+    assert_eq!(db.fail(&first, "late", false).await.unwrap(), JobOutcome::WillRetry { after: Duration::ZERO });
+    assert!(db.heartbeat(&second, LEASE).await.unwrap(), "second claim is intact");
+    db.complete(&second).await.unwrap();
+    assert!(!db.heartbeat(&second, LEASE).await.unwrap(), "completed job is gone");
+    assert!(db.claim("c", LEASE).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_retryable_failure_backs_off_then_runs_again() {
+    let (_dir, db) = fresh_db_with(quick(3)).await;
+    let v = VideoId::new();
+    db.enqueue(v, JobKind::Process).await.unwrap();
+    let job = db.claim("w", LEASE).await.unwrap().unwrap();
+    let outcome = db.fail(&job, "ffmpeg crashed", true).await.unwrap();
+    assert_eq!(outcome, JobOutcome::WillRetry { after: Duration::from_secs(1) });
+    assert!(!db.heartbeat(&job, LEASE).await.unwrap(), "lease cleared");
+    assert!(db.claim("w", LEASE).await.unwrap().is_none(), "not claimable before its backoff");
+
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let again = db.claim("w", LEASE).await.unwrap().expect("due after backoff");
+    assert_eq!((again.id, again.attempt), (job.id, 2));
+    // Backoff grows fourfold.
+    assert_eq!(db.fail(&again, "again", true).await.unwrap(), JobOutcome::WillRetry { after: Duration::from_secs(4) });
+}
+
+#[tokio::test]
+async fn gives_up_after_max_attempts_or_when_not_retryable() {
+    let settings = QueueSettings { max_attempts: 2, backoff_base: Duration::ZERO, backoff_cap: Duration::ZERO };
+    let (_dir, db) = fresh_db_with(settings).await;
+    let v = VideoId::new();
+    db.enqueue(v, JobKind::Process).await.unwrap();
+    let job = db.claim("w", LEASE).await.unwrap().unwrap();
+    assert!(matches!(db.fail(&job, "transient", true).await.unwrap(), JobOutcome::WillRetry { .. }));
+    let job = db.claim("w", LEASE).await.unwrap().unwrap();
+    assert_eq!(job.attempt, 2);
+    assert_eq!(db.fail(&job, "transient twice", true).await.unwrap(), JobOutcome::GaveUp);
+    assert!(db.claim("w", LEASE).await.unwrap().is_none(), "a given-up job never runs again");
+    assert_eq!(db.last_error_of(job.id).await.unwrap().as_deref(), Some("transient twice"));
+
+    // A permanent failure gives up at once, whatever attempts remain.
+    let other = VideoId::new();
+    db.enqueue(other, JobKind::Thumbnail).await.unwrap();
+    let job = db.claim("w", LEASE).await.unwrap().unwrap();
+    assert_eq!(db.fail(&job, "not a video", false).await.unwrap(), JobOutcome::GaveUp);
+    assert_eq!(db.last_error_of(job.id).await.unwrap().as_deref(), Some("not a video"));
+
+    // A given-up job does not block a fresh enqueue of the same work.
+    db.enqueue(other, JobKind::Thumbnail).await.unwrap();
+    let fresh = db.claim("w", LEASE).await.unwrap().expect("re-enqueued after giving up");
+    assert_eq!((fresh.video_id, fresh.attempt), (other, 1));
+    assert_ne!(fresh.id, job.id);
+}
+
+#[tokio::test]
+async fn release_leases_of_frees_only_matching_workers() {
+    let (_dir, db) = fresh_db().await;
+    for _ in 0..4 {
+        db.enqueue(VideoId::new(), JobKind::Process).await.unwrap();
+    }
+    let dead = db.claim("host%1/worker-0", LEASE).await.unwrap().unwrap();
+    let dead2 = db.claim("host%1/worker-1", LEASE).await.unwrap().unwrap();
+    // '%' and '_' would match anything under LIKE; here they are literal.
+    let alive = db.claim("hostX1/worker-0", LEASE).await.unwrap().unwrap();
+    let alive2 = db.claim("host_1/worker-0", LEASE).await.unwrap().unwrap();
+
+    assert_eq!(db.release_leases_of("host%1/").await.unwrap(), 2);
+    assert!(!db.heartbeat(&dead, LEASE).await.unwrap());
+    assert!(db.heartbeat(&alive, LEASE).await.unwrap());
+    assert!(db.heartbeat(&alive2, LEASE).await.unwrap());
+
+    let mut reclaimed: Vec<_> =
+        vec![db.claim("new", LEASE).await.unwrap().unwrap(), db.claim("new", LEASE).await.unwrap().unwrap()];
+    reclaimed.sort_by_key(|j| j.id);
+    assert_eq!(reclaimed.iter().map(|j| j.id).collect::<Vec<_>>(), vec![dead.id, dead2.id]);
+    // The interrupted claim stays counted; the release itself adds none.
+    assert!(reclaimed.iter().all(|j| j.attempt == 2));
+    assert!(db.claim("new", LEASE).await.unwrap().is_none());
+    assert_eq!(db.release_leases_of("nobody").await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn cancel_video_drops_all_its_jobs() {
+    let (_dir, db) = fresh_db().await;
+    let gone = VideoId::new();
+    let kept = VideoId::new();
+    db.enqueue(gone, JobKind::Process).await.unwrap();
+    db.enqueue(kept, JobKind::Process).await.unwrap();
+    db.enqueue(gone, JobKind::Thumbnail).await.unwrap();
+    let running = db.claim("w", LEASE).await.unwrap().unwrap();
+    assert_eq!(running.video_id, gone);
+
+    db.cancel_video(gone).await.unwrap();
+    assert!(!db.heartbeat(&running, LEASE).await.unwrap(), "the running job's lease is lost");
+    let next = db.claim("w", LEASE).await.unwrap().unwrap();
+    assert_eq!(next.video_id, kept);
+    assert!(db.claim("w", LEASE).await.unwrap().is_none());
+    db.cancel_video(VideoId::new()).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wait_for_work_wakes_promptly_on_enqueue() {
+    let (_dir, db) = fresh_db().await;
+    let waiter = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            let start = Instant::now();
+            db.wait_for_work(Duration::from_secs(30)).await;
+            start.elapsed()
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!waiter.is_finished(), "nothing to do yet");
+    db.enqueue(VideoId::new(), JobKind::Process).await.unwrap();
+    let waited = tokio::time::timeout(Duration::from_secs(10), waiter).await.expect("woken").unwrap();
+    assert!(waited < Duration::from_secs(5), "waited {waited:?}");
+}
+
+#[tokio::test]
+async fn wait_for_work_returns_at_once_when_a_job_is_due_and_times_out_when_idle() {
+    let (_dir, db) = fresh_db().await;
+    let start = Instant::now();
+    db.wait_for_work(Duration::from_millis(150)).await;
+    assert!(start.elapsed() >= Duration::from_millis(150), "idle: waits the full time");
+
+    // Enqueued before the wait began (no notification to catch): still returns at once.
+    db.enqueue(VideoId::new(), JobKind::Process).await.unwrap();
+    let start = Instant::now();
+    db.wait_for_work(Duration::from_secs(30)).await;
+    assert!(start.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn wait_for_work_wakes_when_a_backoff_ends() {
+    let (_dir, db) = fresh_db_with(quick(3)).await;
+    db.enqueue(VideoId::new(), JobKind::Process).await.unwrap();
+    let job = db.claim("w", LEASE).await.unwrap().unwrap();
+    db.fail(&job, "transient", true).await.unwrap();
+    let start = Instant::now();
+    db.wait_for_work(Duration::from_secs(30)).await;
+    let waited = start.elapsed();
+    assert!(waited < Duration::from_secs(5), "woke for the retry after {waited:?}");
+    assert!(db.claim("w", LEASE).await.unwrap().is_some());
+}

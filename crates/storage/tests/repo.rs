@@ -1,0 +1,211 @@
+//! The SQLite `Repo` against real database files.
+
+mod common;
+
+use std::time::Duration;
+
+use chrono::Utc;
+use common::{db_url, fresh_db};
+use flick_domain::ports::{Repo, RepoError};
+use flick_domain::{NewVideo, VideoFailure, VideoId, VideoStatus, VideoUpdate};
+use flick_storage::SqliteDb;
+
+fn new_video(name: &str) -> NewVideo {
+    NewVideo {
+        id: VideoId::new(),
+        original_name: name.into(),
+        size_bytes: 123_456_789,
+        manage_token_hash: "ab".repeat(32),
+    }
+}
+
+#[tokio::test]
+async fn insert_then_get_round_trips_every_field() {
+    let (_dir, db) = fresh_db().await;
+    let new = new_video("holiday (1).mp4");
+    let before = Utc::now();
+    db.insert_video(&new).await.unwrap();
+    let after = Utc::now();
+
+    let v = db.get_video(new.id).await.unwrap().expect("inserted video");
+    assert_eq!(v.id, new.id);
+    assert_eq!(v.original_name, "holiday (1).mp4");
+    assert_eq!(v.size_bytes, 123_456_789);
+    assert_eq!(v.status, VideoStatus::Processing);
+    assert!(!v.playable);
+    assert_eq!(v.progress, 0.0);
+    assert_eq!((v.duration_seconds, v.width, v.height), (None, None, None));
+    assert!(!v.has_thumbnail);
+    assert_eq!(v.failure, None);
+    assert_eq!(v.manage_token_hash, new.manage_token_hash);
+    assert_eq!(v.created_at, v.updated_at);
+    assert_eq!(v.created_at.timestamp_subsec_nanos() % 1_000_000, 0, "stored at millisecond precision");
+    assert!(v.created_at >= before - chrono::Duration::milliseconds(1) && v.created_at <= after);
+
+    // Every field set by updates reads back exactly.
+    let update = VideoUpdate {
+        status: Some(VideoStatus::Ready),
+        playable: Some(true),
+        progress: Some(0.5),
+        duration_seconds: Some(12.345),
+        width: Some(1920),
+        height: Some(u32::MAX),
+        has_thumbnail: Some(true),
+        failure: None,
+    };
+    assert!(db.update_video(new.id, &update).await.unwrap());
+    let v2 = db.get_video(new.id).await.unwrap().unwrap();
+    assert_eq!(v2.status, VideoStatus::Ready);
+    assert!(v2.playable && v2.has_thumbnail);
+    assert_eq!((v2.progress, v2.duration_seconds), (0.5, Some(12.345)));
+    assert_eq!((v2.width, v2.height), (Some(1920), Some(u32::MAX)));
+    assert_eq!(v2.created_at, v.created_at);
+    assert!(v2.updated_at >= v.updated_at);
+    assert!(db.get_video(VideoId::new()).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn duplicate_insert_is_refused() {
+    let (_dir, db) = fresh_db().await;
+    let new = new_video("a.mp4");
+    db.insert_video(&new).await.unwrap();
+    assert!(matches!(db.insert_video(&new).await, Err(RepoError::Duplicate)));
+}
+
+#[tokio::test]
+async fn update_applies_only_given_fields_and_bumps_updated_at() {
+    let (_dir, db) = fresh_db().await;
+    let new = new_video("a.mp4");
+    db.insert_video(&new).await.unwrap();
+    let set = VideoUpdate { width: Some(640), height: Some(360), duration_seconds: Some(3.0), ..Default::default() };
+    db.update_video(new.id, &set).await.unwrap();
+    let before = db.get_video(new.id).await.unwrap().unwrap();
+
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    db.update_video(new.id, &VideoUpdate { progress: Some(0.25), ..Default::default() }).await.unwrap();
+    let v = db.get_video(new.id).await.unwrap().unwrap();
+    assert_eq!(v.progress, 0.25);
+    assert_eq!((v.width, v.height, v.duration_seconds), (Some(640), Some(360), Some(3.0)), "untouched");
+    assert_eq!(v.status, VideoStatus::Processing);
+    assert!(v.updated_at > before.updated_at, "updated_at must move on");
+}
+
+#[tokio::test]
+async fn error_status_stores_the_failure_and_any_other_status_clears_it() {
+    let (_dir, db) = fresh_db().await;
+    let new = new_video("a.mp4");
+    db.insert_video(&new).await.unwrap();
+
+    db.update_video(new.id, &VideoUpdate::failed("unsupported_codec", "This codec is not supported.")).await.unwrap();
+    let v = db.get_video(new.id).await.unwrap().unwrap();
+    assert_eq!(v.status, VideoStatus::Error);
+    let expected = VideoFailure { code: "unsupported_codec".into(), message: "This codec is not supported.".into() };
+    assert_eq!(v.failure, Some(expected.clone()));
+
+    // An update that does not touch the status keeps the failure.
+    db.update_video(new.id, &VideoUpdate { progress: Some(1.0), ..Default::default() }).await.unwrap();
+    assert_eq!(db.get_video(new.id).await.unwrap().unwrap().failure, Some(expected));
+
+    let back = VideoUpdate { status: Some(VideoStatus::Processing), ..Default::default() };
+    db.update_video(new.id, &back).await.unwrap();
+    let v = db.get_video(new.id).await.unwrap().unwrap();
+    assert_eq!(v.status, VideoStatus::Processing);
+    assert_eq!(v.failure, None);
+}
+
+#[tokio::test]
+async fn progress_is_clamped_and_nan_ignored() {
+    let (_dir, db) = fresh_db().await;
+    let new = new_video("a.mp4");
+    db.insert_video(&new).await.unwrap();
+    let progress = |p| VideoUpdate { progress: Some(p), ..Default::default() };
+
+    db.update_video(new.id, &progress(7.0)).await.unwrap();
+    assert_eq!(db.get_video(new.id).await.unwrap().unwrap().progress, 1.0);
+    db.update_video(new.id, &progress(-3.0)).await.unwrap();
+    assert_eq!(db.get_video(new.id).await.unwrap().unwrap().progress, 0.0);
+    db.update_video(new.id, &progress(0.4)).await.unwrap();
+    db.update_video(new.id, &progress(f64::NAN)).await.unwrap();
+    assert_eq!(db.get_video(new.id).await.unwrap().unwrap().progress, 0.4);
+}
+
+#[tokio::test]
+async fn update_and_delete_of_unknown_video_return_false() {
+    let (_dir, db) = fresh_db().await;
+    let ghost = VideoId::new();
+    assert!(!db.update_video(ghost, &VideoUpdate { playable: Some(true), ..Default::default() }).await.unwrap());
+    assert!(!db.delete_video(ghost).await.unwrap());
+
+    let new = new_video("a.mp4");
+    db.insert_video(&new).await.unwrap();
+    assert!(db.exists(new.id).await.unwrap());
+    assert!(db.delete_video(new.id).await.unwrap());
+    assert!(!db.exists(new.id).await.unwrap());
+    assert!(db.get_video(new.id).await.unwrap().is_none());
+    assert!(!db.delete_video(new.id).await.unwrap());
+}
+
+#[tokio::test]
+async fn list_is_newest_first_with_limit_and_offset() {
+    let (_dir, db) = fresh_db().await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let new = new_video(&format!("{i}.mp4"));
+        db.insert_video(&new).await.unwrap();
+        ids.push(new.id);
+        // Some inserts share a millisecond, some do not: order must hold either way.
+        if i % 2 == 0 {
+            tokio::time::sleep(Duration::from_millis(3)).await;
+        }
+    }
+    ids.reverse();
+    let all: Vec<_> = db.list_videos(100, 0).await.unwrap().into_iter().map(|v| v.id).collect();
+    assert_eq!(all, ids);
+    let page: Vec<_> = db.list_videos(2, 1).await.unwrap().into_iter().map(|v| v.id).collect();
+    assert_eq!(page, ids[1..3]);
+    assert!(db.list_videos(10, 5).await.unwrap().is_empty());
+    assert!(db.list_videos(0, 0).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn start_up_queries_find_processing_and_thumbnail_less_videos() {
+    let (_dir, db) = fresh_db().await;
+    let processing = new_video("p.mp4");
+    let ready_bare = new_video("r.mp4");
+    let ready_thumb = new_video("t.mp4");
+    let failed = new_video("e.mp4");
+    for v in [&processing, &ready_bare, &ready_thumb, &failed] {
+        db.insert_video(v).await.unwrap();
+    }
+    let ready =
+        |thumb| VideoUpdate { status: Some(VideoStatus::Ready), has_thumbnail: Some(thumb), ..Default::default() };
+    db.update_video(ready_bare.id, &ready(false)).await.unwrap();
+    db.update_video(ready_thumb.id, &ready(true)).await.unwrap();
+    db.update_video(failed.id, &VideoUpdate::failed("x", "y")).await.unwrap();
+
+    assert_eq!(db.processing_video_ids().await.unwrap(), vec![processing.id]);
+    assert_eq!(db.ready_without_thumbnail().await.unwrap(), vec![ready_bare.id]);
+}
+
+#[tokio::test]
+async fn records_survive_close_and_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = db_url(&dir);
+    let new = new_video("keep.mp4");
+    let stored = {
+        let db = SqliteDb::open(&url).await.unwrap();
+        db.insert_video(&new).await.unwrap();
+        db.update_video(new.id, &VideoUpdate::failed("c", "m")).await.unwrap();
+        let v = db.get_video(new.id).await.unwrap().unwrap();
+        db.close().await;
+        v
+    };
+    assert!(dir.path().join("data/flick.db").is_file());
+    let db = SqliteDb::open(&url).await.unwrap();
+    assert_eq!(db.get_video(new.id).await.unwrap(), Some(stored));
+}
+
+#[tokio::test]
+async fn open_refuses_a_bad_url() {
+    assert!(SqliteDb::open("postgres://nope").await.is_err());
+}
