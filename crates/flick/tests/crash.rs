@@ -59,3 +59,81 @@ fn processes_mentioning(path: &std::path::Path) -> Vec<String> {
     }
     found
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_gracefully_and_the_interrupted_job_resumes() {
+    let mut server = Server::start(&[]);
+    let clip = fixture("crash_reencode.mov");
+    let (code, body) = upload(&server, &clip, "long.mov").await;
+    assert_eq!(code, 201, "{body}");
+    let id = body["id"].as_str().unwrap().to_owned();
+    let start = Instant::now();
+    while status(&server, &id).await["playable"] != true {
+        assert!(start.elapsed() < Duration::from_secs(60), "never became playable");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // SIGTERM: the server stops on its own, promptly and cleanly, killing its ffmpeg.
+    let pid = server.child.id() as libc::pid_t;
+    // SAFETY: signalling our own child process.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let exit = loop {
+        if let Some(status) = server.child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the server did not stop within 20 s of SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "graceful shutdown should exit 0, got {exit:?}");
+    let data_dir = server.data_dir.clone();
+    assert!(processes_mentioning(&data_dir).is_empty(), "{:?}", processes_mentioning(&data_dir));
+
+    let temp = server.take_temp();
+    drop(server);
+    let server = Server::start_on(&data_dir, &[]);
+    let v = wait_done(&server, &id, Duration::from_secs(240)).await;
+    assert_eq!(v["status"], "ready", "{v}");
+    drop(server);
+    drop(temp);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_thumbnail_is_made_again_at_start_up() {
+    let mut server = Server::start(&[]);
+    let (code, body) = upload(&server, &fixture("h264_aac_gop1.mp4"), "clip.mp4").await;
+    assert_eq!(code, 201, "{body}");
+    let id = body["id"].as_str().unwrap().to_owned();
+    let v = wait_done(&server, &id, Duration::from_secs(60)).await;
+    assert_eq!(v["status"], "ready", "{v}");
+    let data_dir = server.data_dir.clone();
+    let temp = server.take_temp();
+    server.kill9();
+
+    // As if the thumbnail had failed: no file, and the record says so.
+    std::fs::remove_file(data_dir.join("thumbs").join(format!("{id}.jpg"))).expect("thumbnail file");
+    let sql = format!("UPDATE videos SET has_thumbnail = 0 WHERE id = '{id}'");
+    let db = data_dir.join("flick.db");
+    let out = std::process::Command::new("python3")
+        .args(["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()"])
+        .arg(&db)
+        .arg(&sql)
+        .output()
+        .expect("python3");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let server = Server::start_on(&data_dir, &[]);
+    assert!(status(&server, &id).await["status"] == "ready");
+    let start = Instant::now();
+    let url = loop {
+        let v = status(&server, &id).await;
+        if let Some(url) = v["thumbnailUrl"].as_str() {
+            break url.to_owned();
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "thumbnail not restored: {v}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let bytes = client().get(server.url(&url)).send().await.unwrap().bytes().await.unwrap();
+    assert_eq!(&bytes[..3], &[0xFF, 0xD8, 0xFF]);
+    drop(server);
+    drop(temp);
+}
