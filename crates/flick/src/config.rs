@@ -32,7 +32,9 @@ pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
         }
     }
     // Figment reads `FLICK_ADMIN__TOKEN=123` as a number; the config's string keys take it back as text.
-    let figment = figment.merge(Env::prefixed("FLICK_").split("__").lowercase(true));
+    // Only FLICK_<SECTION>__<KEY> names are configuration; FLICK_BIN and the like belong to other tools.
+    let env = Env::prefixed("FLICK_").filter(|key| key.as_str().contains("__")).split("__").lowercase(true);
+    let figment = figment.merge(env);
     let config: Config = figment.extract().map_err(|e| ConfigError::Invalid(e.to_string()))?;
     config.validate().map_err(|problems| ConfigError::Invalid(problems.join("; ")))?;
     Ok(config)
@@ -64,6 +66,7 @@ mod tests {
             jail.create_file("flick.yaml", "server:\n  port: 9001\nupload:\n  max_bytes: 1000\n")?;
             jail.set_env("FLICK_SERVER__PORT", "9000");
             jail.set_env("FLICK_ADMIN__TOKEN", "12345678901234567890");
+            jail.set_env("FLICK_BIN", "/not/configuration");
             let c = load(Some(Path::new("flick.yaml"))).map_err(|e| e.to_string())?;
             assert_eq!(c.server.port, 9000);
             assert_eq!(c.upload.max_bytes, 1000);

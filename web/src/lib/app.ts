@@ -1,0 +1,19 @@
+// The app's shared state, one of each per page load.
+
+import { AppConfig } from './config.svelte';
+import { Library } from './library.svelte';
+import { LIBRARY_KEY } from './library.svelte';
+import { Router } from './router.svelte';
+
+export const library = new Library();
+export const appConfig = new AppConfig();
+export const router = new Router();
+
+// Another tab uploaded or deleted something.
+window.addEventListener('storage', (e) => {
+  if (e.key === null || e.key === LIBRARY_KEY) library.reload();
+});
+
+export function setTitle(page: string | null): void {
+  document.title = page ? `${page} · Flick` : 'Flick';
+}

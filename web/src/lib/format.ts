@@ -1,0 +1,73 @@
+// Plain-language formatting of durations, sizes, speeds and dates.
+
+/** A media duration as `m:ss` (`mm:ss` from 10 minutes, `h:mm:ss` from an hour). Unknown → `--:--`. */
+export function formatDuration(seconds: number | null | undefined): string {
+  if (seconds == null || !Number.isFinite(seconds) || seconds < 0) return '--:--';
+  const total = Math.floor(seconds);
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  const ss = String(s).padStart(2, '0');
+  if (h > 0) return `${h}:${String(m).padStart(2, '0')}:${ss}`;
+  return `${m}:${ss}`;
+}
+
+const UNITS = ['B', 'KB', 'MB', 'GB', 'TB'];
+
+/** A byte count in 1024-based units, labelled the familiar way: `0 B`, `950 B`, `1.5 MB`, `12 MB`, `1 GB`. */
+export function formatBytes(bytes: number): string {
+  if (!Number.isFinite(bytes) || bytes < 0) return '–';
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < UNITS.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  if (unit === 0) return `${Math.round(value)} B`;
+  const rounded = value < 10 ? Math.round(value * 10) / 10 : Math.round(value);
+  // 999.6 KB rounds to 1000 KB: show it as the next unit instead.
+  if (rounded >= 1000 && unit < UNITS.length - 1) return `${Math.round((rounded / 1024) * 10) / 10} ${UNITS[unit + 1]}`;
+  return `${rounded} ${UNITS[unit]}`;
+}
+
+/** A transfer speed: `850 KB/s`, `2.4 MB/s`. Unknown → empty string. */
+export function formatSpeed(bytesPerSecond: number | null | undefined): string {
+  if (bytesPerSecond == null || !Number.isFinite(bytesPerSecond) || bytesPerSecond <= 0) return '';
+  return `${formatBytes(bytesPerSecond)}/s`;
+}
+
+/** Time left, in words: `a few seconds left`, `12 s left`, `3 min left`, `1 h 5 min left`. Unknown → empty. */
+export function formatTimeLeft(seconds: number | null | undefined): string {
+  if (seconds == null || !Number.isFinite(seconds) || seconds < 0) return '';
+  if (seconds < 5) return 'a few seconds left';
+  const s = Math.ceil(seconds);
+  if (s < 60) return `${s} s left`;
+  const minutes = Math.round(s / 60);
+  if (minutes < 60) return `${minutes} min left`;
+  const h = Math.floor(minutes / 60);
+  const m = minutes % 60;
+  return m === 0 ? `${h} h left` : `${h} h ${m} min left`;
+}
+
+/** A 0..1 fraction as a whole percent, clamped: 0.404 → 40. */
+export function toPercent(fraction: number | null | undefined): number {
+  if (fraction == null || !Number.isFinite(fraction)) return 0;
+  return Math.min(100, Math.max(0, Math.floor(fraction * 100)));
+}
+
+/** A list in words: `MP4, MOV, MKV or WebM`. */
+export function formatExtensions(extensions: readonly string[]): string {
+  const names = extensions.map((e) => {
+    const bare = e.replace(/^\./, '');
+    return bare.toLowerCase() === 'webm' ? 'WebM' : bare.toUpperCase();
+  });
+  if (names.length <= 1) return names.join('');
+  return `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`;
+}
+
+/** A date for lists: `24 Nov 2026, 08:00` in the reader's locale. */
+export function formatDate(iso: string, locale?: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '';
+  return d.toLocaleString(locale, { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit' });
+}

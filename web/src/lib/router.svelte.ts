@@ -1,0 +1,75 @@
+// A tiny client-side router over the History API for the three pages the server serves index.html for.
+
+export type Route =
+  | { name: 'upload' }
+  | { name: 'share'; id: string }
+  | { name: 'library' }
+  | { name: 'not_found' };
+
+/** State we put in `history.state` when navigating. */
+export interface NavState {
+  /** The share page was opened right after an upload from this browser: start playing, muted. */
+  justUploaded?: boolean;
+}
+
+export function match(pathname: string): Route {
+  const path = pathname.length > 1 ? pathname.replace(/\/+$/, '') : pathname;
+  if (path === '/' || path === '' || path === '/index.html') return { name: 'upload' };
+  if (path === '/library') return { name: 'library' };
+  const m = /^\/v\/([^/]+)$/.exec(path);
+  if (m) {
+    let id: string;
+    try {
+      id = decodeURIComponent(m[1]);
+    } catch {
+      return { name: 'not_found' };
+    }
+    return { name: 'share', id };
+  }
+  return { name: 'not_found' };
+}
+
+export class Router {
+  route = $state<Route>({ name: 'upload' });
+  state = $state<NavState>({});
+  /** Bumped on every navigation, so pages keyed on it remount even for the same route. */
+  version = $state(0);
+
+  constructor() {
+    this.sync();
+    window.addEventListener('popstate', () => this.sync());
+    document.addEventListener('click', (e) => this.onClick(e));
+  }
+
+  navigate(path: string, state: NavState = {}, replace = false): void {
+    if (replace) history.replaceState(state, '', path);
+    else history.pushState(state, '', path);
+    this.sync();
+    window.scrollTo(0, 0);
+  }
+
+  /** Forgets the navigation flags of the current entry (so a reload does not act on them again). */
+  consumeState(): void {
+    history.replaceState({}, '', location.href);
+  }
+
+  private sync(): void {
+    this.route = match(location.pathname);
+    const s = history.state as NavState | null;
+    this.state = s && typeof s === 'object' ? { ...s } : {};
+    this.version++;
+  }
+
+  /** Same-origin links to our pages navigate without a page load. */
+  private onClick(e: MouseEvent): void {
+    if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+    const a = (e.target as Element | null)?.closest?.('a');
+    if (!a || a.target || a.hasAttribute('download') || a.dataset.native !== undefined) return;
+    const url = new URL(a.href, location.href);
+    if (url.origin !== location.origin) return;
+    if (match(url.pathname).name === 'not_found') return;
+    e.preventDefault();
+    if (url.pathname + url.search === location.pathname + location.search) return;
+    this.navigate(url.pathname + url.search);
+  }
+}

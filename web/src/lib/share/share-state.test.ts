@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import { video } from '../test-utils';
+import {
+  canPlay,
+  GONE_MESSAGE,
+  initialView,
+  nextPollDelay,
+  POLL_PREPARING_MS,
+  POLL_PROCESSING_MS,
+  POLL_RETRY_MS,
+  reduce,
+  viewOfVideo,
+  type ShareView,
+} from './share-state';
+
+describe('viewOfVideo', () => {
+  it('processing and not playable → Preparing…', () => {
+    const v = viewOfVideo(video({ status: 'processing', playable: false, progress: 0.1 }));
+    expect(v.kind).toBe('preparing');
+    expect(v.kind === 'preparing' && v.label).toBe('Preparing…');
+    expect(canPlay(v)).toBe(false);
+  });
+
+  it('processing and playable → the player, with “Playable — still processing 40%”', () => {
+    const v = viewOfVideo(video({ status: 'processing', playable: true, progress: 0.404 }));
+    expect(v).toMatchObject({ kind: 'playable', percent: 40, label: 'Playable — still processing 40%' });
+    expect(canPlay(v)).toBe(true);
+  });
+
+  it('ready → the player, no progress', () => {
+    const v = viewOfVideo(video({ status: 'ready', playable: true, progress: 1 }));
+    expect(v.kind).toBe('ready');
+    expect(canPlay(v)).toBe(true);
+  });
+
+  it('ready wins even if playable were false', () => {
+    expect(viewOfVideo(video({ status: 'ready', playable: false })).kind).toBe('ready');
+  });
+
+  it("error → the reason instead of a player", () => {
+    const v = viewOfVideo(video({ status: 'error', playable: true, error: { code: 'probe_failed', message: 'Not a video we can read.' } }));
+    expect(v).toMatchObject({ kind: 'error', message: 'Not a video we can read.' });
+    expect(canPlay(v)).toBe(false);
+  });
+
+  it('error without a reason still says something', () => {
+    const v = viewOfVideo(video({ status: 'error', error: null }));
+    expect(v.kind === 'error' && v.message).toBe('This video could not be processed.');
+  });
+});
+
+describe('reduce', () => {
+  it('404 → gone, with the plain sentence', () => {
+    expect(reduce(initialView, { type: 'not_found' })).toEqual({ kind: 'gone', message: GONE_MESSAGE });
+    expect(GONE_MESSAGE).toBe('This video does not exist or was deleted.');
+  });
+
+  it('a video deleted while watching becomes gone', () => {
+    const playing = viewOfVideo(video({ playable: true, progress: 0.5 }));
+    expect(reduce(playing, { type: 'not_found' }).kind).toBe('gone');
+  });
+
+  it('a network failure before any answer → unreachable', () => {
+    expect(reduce(initialView, { type: 'failed', message: 'offline' })).toEqual({ kind: 'unreachable', message: 'offline' });
+  });
+
+  it('a network failure while playing keeps the player and warns quietly', () => {
+    const playing = viewOfVideo(video({ playable: true, progress: 0.5 }));
+    const next = reduce(playing, { type: 'failed', message: 'offline' });
+    expect(next.kind).toBe('playable');
+    expect('warning' in next && next.warning).toBe('offline');
+    // …and the next good answer clears the warning.
+    const again = reduce(next, { type: 'status', video: video({ playable: true, progress: 0.6 }) });
+    expect('warning' in again && again.warning).toBeNull();
+  });
+
+  it('final states do not turn into unreachable', () => {
+    const gone: ShareView = { kind: 'gone', message: GONE_MESSAGE };
+    expect(reduce(gone, { type: 'failed', message: 'x' })).toBe(gone);
+  });
+
+  it('walks the whole life of an upload', () => {
+    const steps = [
+      video({ playable: false, progress: 0 }),
+      video({ playable: true, progress: 0.2 }),
+      video({ playable: true, progress: 0.7 }),
+      video({ status: 'ready', playable: true, progress: 1 }),
+    ];
+    let view: ShareView = initialView;
+    const seen: string[] = [];
+    for (const v of steps) {
+      view = reduce(view, { type: 'status', video: v });
+      seen.push(view.kind === 'playable' ? view.label : view.kind);
+    }
+    expect(seen).toEqual(['preparing', 'Playable — still processing 20%', 'Playable — still processing 70%', 'ready']);
+  });
+});
+
+describe('nextPollDelay', () => {
+  it('polls fast until playable, then slower until done, then stops', () => {
+    expect(nextPollDelay(initialView)).toBe(0);
+    expect(nextPollDelay(viewOfVideo(video({ playable: false })))).toBe(POLL_PREPARING_MS);
+    expect(POLL_PREPARING_MS).toBe(300);
+    expect(nextPollDelay(viewOfVideo(video({ playable: true })))).toBe(POLL_PROCESSING_MS);
+    expect(POLL_PROCESSING_MS).toBe(2000);
+    expect(nextPollDelay(viewOfVideo(video({ status: 'ready', playable: true })))).toBeNull();
+    expect(nextPollDelay(viewOfVideo(video({ status: 'error' })))).toBeNull();
+    expect(nextPollDelay({ kind: 'gone', message: GONE_MESSAGE })).toBeNull();
+  });
+
+  it('backs off while the server cannot be reached', () => {
+    expect(nextPollDelay({ kind: 'unreachable', message: 'x' })).toBe(POLL_RETRY_MS);
+    const warned = reduce(viewOfVideo(video({ playable: false })), { type: 'failed', message: 'x' });
+    expect(nextPollDelay(warned)).toBe(POLL_RETRY_MS);
+  });
+});
