@@ -141,6 +141,10 @@ f_truncated() {
     size=$(stat -c %s "$src")
     head -c $((size * 40 / 100)) "$src" > "$TMP"
 }
+f_7mb() {
+    # About 7 MB of H.264/AAC (the seed seven times over): the clip of the web app's time-to-first-frame measurement.
+    "${FF[@]}" -stream_loop 6 -i "$SEED" -map 0:v:0 -map 0:a:0 -c copy -movflags +faststart "$TMP"
+}
 f_crash() {
     # 40 s of 1080p MPEG-4 Part 2: quick to make, and its re-encode lasts long enough to be interrupted.
     "${FF[@]}" -stream_loop -1 -i "$SEED" -t 40 -vf scale=1920:1080 -c:v mpeg4 -q:v 8 "${AAC[@]}" "$TMP"
@@ -163,6 +167,7 @@ fixture vfr_noaudio.mp4 f_vfr
 fixture h264_opus.mkv f_h264_opus
 fixture h264_aac_gop1.mp4 f_gop1
 fixture crash_reencode.mov f_crash
+fixture h264_aac_7mb.mp4 f_7mb
 fixture audio_only.mp4 f_audio_only
 fixture empty.mp4 f_empty
 fixture text.mp4 f_text

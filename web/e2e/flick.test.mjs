@@ -361,3 +361,35 @@ describe('progress and processing states', () => {
     }
   });
 });
+
+describe('time to first frame', () => {
+  it('measures from choosing a 7 MB clip to its first frame playing (loopback)', async () => {
+    const clip = path.join(path.dirname(CLIP), 'h264_aac_7mb.mp4');
+    const { context, problems } = await watchedContext(browser, server.url, DESKTOP);
+    try {
+      const page = await context.newPage();
+      await page.goto('/');
+      await page.getByRole('heading', { name: 'Share a video' }).waitFor();
+      const started = Date.now();
+      await page.locator('input[type=file]').setInputFiles(clip);
+      await page.waitForURL(/\/v\/[0-9a-f]{32}$/, { timeout: 30_000 });
+      const uploaded = Date.now();
+      // The first frame is on screen once the element has data and its clock has moved.
+      await page.waitForFunction(
+        () => {
+          const v = document.querySelector('video');
+          return v && v.readyState >= 2 && v.currentTime > 0 && !v.paused;
+        },
+        undefined,
+        { timeout: 30_000, polling: 20 },
+      );
+      const playing = Date.now();
+      const line = `time to first frame: ${playing - started} ms from choosing the file (upload ${uploaded - started} ms, then ${playing - uploaded} ms to play)`;
+      console.log(line);
+      writeFileSync(path.join(shots, 'time-to-first-frame.txt'), `${line}\n`);
+      assertClean(problems);
+    } finally {
+      await context.close();
+    }
+  });
+});
