@@ -2,17 +2,21 @@
 # End-to-end tests of the web app in real Chromium against the real server (web/e2e/*.test.mjs).
 #
 # Usage: scripts/web-e2e.sh [node --test options…]
-#   FLICK_BIN         server binary (default: <repo>/target/debug/flick; built with cargo when missing)
-#   FLICK_FIXTURES    folder holding h264_aac_faststart.mp4 (default: <repo>/target/fixtures; made when missing)
-#   FLICK_WEB_REBUILD=1  rebuild web/dist even when it exists
+#   FLICK_BIN         server binary. Default: <repo>/target/release/flick, the release build with the web
+#                     app compiled into it: this script builds web/dist first (when its sources are newer),
+#                     then runs `cargo build --release -p flick` (a no-op when nothing changed; cargo rebuilds
+#                     when web/dist changed). Set it (e.g. to target/debug/flick) to test another binary as is.
+#   FLICK_FIXTURES    folder holding the test clips (default: <repo>/target/fixtures; made when missing)
+#   FLICK_WEB_REBUILD=1  rebuild web/dist even when it looks up to date
 #
-# Installs Chromium with apt-get when /usr/bin/chromium is missing, runs `npm ci` when
-# web/node_modules is missing, and `npm run build` when web/dist is missing.
+# Installs Chromium with apt-get when /usr/bin/chromium is missing, and runs `npm ci` when
+# web/node_modules is missing.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WEB="$ROOT/web"
-export FLICK_BIN="${FLICK_BIN:-$ROOT/target/debug/flick}"
+DEFAULT_BIN="$ROOT/target/release/flick"
+export FLICK_BIN="${FLICK_BIN:-$DEFAULT_BIN}"
 export FLICK_FIXTURES="${FLICK_FIXTURES:-$ROOT/target/fixtures}"
 
 say() { echo "web-e2e: $*" >&2; }
@@ -31,14 +35,23 @@ if [ ! -d "$WEB/node_modules" ]; then
     (cd "$WEB" && npm ci --no-audit --no-fund)
 fi
 
-if [ ! -f "$WEB/dist/index.html" ] || [ "${FLICK_WEB_REBUILD:-0}" = "1" ]; then
-    say "building the web app"
+# The UI first: release builds embed web/dist as it is when they are compiled.
+ui_stale() {
+    [ ! -f "$WEB/dist/index.html" ] && return 0
+    [ -n "$(cd "$WEB" && find src public index.html package.json package-lock.json vite.config.* svelte.config.* tsconfig*.json \
+        -newer dist/index.html -print -quit 2>/dev/null)" ]
+}
+if [ "${FLICK_WEB_REBUILD:-0}" = "1" ] || ui_stale; then
+    say "building the web app (npm run build)"
     (cd "$WEB" && npm run build)
 fi
 
-if [ ! -x "$FLICK_BIN" ]; then
-    say "building the server ($FLICK_BIN is missing)"
-    (cd "$ROOT" && cargo build -p flick)
+if [ "$FLICK_BIN" = "$DEFAULT_BIN" ]; then
+    say "building the release server with the web app in it (cargo build --release -p flick)"
+    (cd "$ROOT" && cargo build --release -p flick)
+elif [ ! -x "$FLICK_BIN" ]; then
+    say "FLICK_BIN=$FLICK_BIN does not exist (build it, or unset FLICK_BIN to use the release build)"
+    exit 1
 fi
 
 if [ ! -s "$FLICK_FIXTURES/h264_aac_faststart.mp4" ]; then

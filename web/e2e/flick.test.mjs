@@ -1,18 +1,23 @@
-// End to end in real Chromium against the real server: upload → share page plays from 0:00 →
-// copy link → library → delete; client-side refusal of a .txt; unknown ids; admin listing.
-// Every page is watched for CSP violations, console errors and requests leaving 127.0.0.1.
+// End to end in real Chromium against the real release binary (with the web app compiled into it):
+// upload → share page plays from 0:00 → copy link → Open Graph tags → library (after a reload) →
+// delete; a clip that needs re-encoding plays while it is processed; a remux clip plays to the end and
+// seeks; client-side refusal of a .txt and of a file over the size limit; unknown ids; admin listing;
+// link previews switched off. Every page is watched for CSP violations, console errors and requests
+// leaving 127.0.0.1.
 //
 //   node --test e2e/            (from web/; see scripts/web-e2e.sh)
 
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   ADMIN_TOKEN,
+  assertServesThisWebApp,
   CLIP,
   ensureScreenshotsDir,
+  FIXTURES_DIR,
   launchBrowser,
   preflight,
   startServer,
@@ -32,6 +37,7 @@ before(async () => {
   preflight();
   shots = ensureScreenshotsDir();
   server = await startServer({ FLICK_ADMIN__TOKEN: ADMIN_TOKEN });
+  await assertServesThisWebApp(server.url);
   browser = await launchBrowser();
 });
 
@@ -47,23 +53,60 @@ function assertClean(problems, { allow404 = false } = {}) {
   assert.deepEqual(problems.foreign, [], 'no request to any host other than 127.0.0.1');
 }
 
-/** Uploads the clip through the API (for tests that need a video but not the upload page). */
-async function uploadViaApi(name = 'api_clip.mp4') {
+/** Uploads a clip through the API (for tests that need a video but not the upload page). */
+async function uploadViaApi(name = 'api_clip.mp4', { srv = server, clip = CLIP } = {}) {
   const form = new FormData();
-  form.append('file', new Blob([readFileSync(CLIP)], { type: 'video/mp4' }), name);
-  const res = await fetch(`${server.url}/api/upload`, { method: 'POST', body: form });
+  form.append('file', new Blob([readFileSync(clip)], { type: 'video/mp4' }), name);
+  const res = await fetch(`${srv.url}/api/upload`, { method: 'POST', body: form });
   assert.equal(res.status, 201, await res.clone().text());
   return res.json();
 }
 
-async function waitReady(id) {
-  await until(
+async function apiVideo(id, srv = server) {
+  const res = await fetch(`${srv.url}/api/video/${id}`);
+  assert.equal(res.status, 200, `GET /api/video/${id}`);
+  return res.json();
+}
+
+async function waitReady(id, { srv = server, timeoutMs = 60_000 } = {}) {
+  return until(
     async () => {
-      const v = await (await fetch(`${server.url}/api/video/${id}`)).json();
+      const v = await apiVideo(id, srv);
       return v.status === 'ready' ? v : v.status === 'error' ? Promise.reject(new Error(JSON.stringify(v.error))) : null;
     },
-    { timeoutMs: 60_000, intervalMs: 200, what: `video ${id} to be ready` },
+    { timeoutMs, intervalMs: 200, what: `video ${id} to be ready` },
   );
+}
+
+function decodeHtml(s) {
+  return s.replace(/&(amp|lt|gt|quot|#39);/g, (_, e) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'" })[e]);
+}
+
+/** The `<meta>` tags of an HTML page by `property` or `name`: { 'og:title': ['…'], robots: ['…'] }. */
+function metaTags(html) {
+  const tags = {};
+  for (const m of html.matchAll(/<meta\s([^>]*)>/g)) {
+    const attrs = Object.fromEntries([...m[1].matchAll(/([\w:-]+)="([^"]*)"/g)].map((a) => [a[1], decodeHtml(a[2])]));
+    const key = attrs.property ?? attrs.name;
+    if (key) (tags[key] ??= []).push(attrs.content);
+  }
+  return tags;
+}
+
+/** The raw HTML of a page as a link-preview bot gets it (no JavaScript), with its headers. */
+async function rawPage(url) {
+  const res = await fetch(url, { headers: { 'user-agent': 'facebookexternalhit/1.1' } });
+  const html = await res.text();
+  const title = /<title>([^<]*)<\/title>/.exec(html);
+  return { res, html, meta: metaTags(html), title: title ? decodeHtml(title[1]) : null, titles: html.match(/<title>/g)?.length ?? 0 };
+}
+
+/** What a private page must always say, link previews or not. */
+function assertPrivate({ res, meta }) {
+  assert.match(meta.robots?.join(' ') ?? '', /noindex/, 'robots meta says noindex');
+  assert.deepEqual(meta.referrer, ['no-referrer'], 'referrer meta says no-referrer');
+  assert.equal(res.headers.get('referrer-policy'), 'no-referrer');
+  assert.match(res.headers.get('x-robots-tag') ?? '', /noindex/);
 }
 
 describe('upload, watch, share, delete', () => {
@@ -145,9 +188,38 @@ describe('upload, watch, share, delete', () => {
     }
   });
 
-  it('lists it under My videos', async () => {
+  it('serves the share page HTML with its title and Open Graph tags, noindex and no-referrer', async () => {
+    const v = await waitReady(id);
+    assert.ok(v.thumbnailUrl, 'the thumbnail exists once the video is ready');
+    const pageUrl = `${server.url}/v/${id}`;
+    const raw = await rawPage(pageUrl);
+    assert.equal(raw.res.status, 200);
+    assert.match(raw.res.headers.get('content-type') ?? '', /^text\/html/);
+    assert.equal(raw.titles, 1, 'exactly one <title>');
+    assert.equal(raw.title, 'h264_aac_faststart · Flick');
+    assert.deepEqual(raw.meta['og:title'], ['h264_aac_faststart']);
+    assert.equal(raw.meta['og:type']?.length, 1);
+    assert.match(raw.meta['og:type'][0], /^video(\.|$)/);
+    assert.deepEqual(raw.meta['og:url'], [pageUrl]);
+    assert.equal(raw.meta['og:image']?.length, 1, 'one og:image');
+    const image = raw.meta['og:image'][0];
+    assert.ok(image.startsWith(`${server.baseUrl}/`), `og:image ${image} is an absolute URL under ${server.baseUrl}`);
+    const img = await fetch(image);
+    assert.equal(img.status, 200, `og:image ${image} can be fetched`);
+    assert.match(img.headers.get('content-type') ?? '', /^image\//);
+    assert.ok((await img.arrayBuffer()).byteLength > 1000, 'og:image is a real picture');
+    assertPrivate(raw);
+    // The page is still the web app (the preview tags went into its <head>).
+    assert.match(raw.html, /<div id="app">/);
+  });
+
+  it('lists it under My videos, also after a reload', async () => {
     await page.getByRole('link', { name: 'My videos' }).click();
     await page.waitForURL(/\/library$/);
+    await page.locator('li.item').filter({ hasText: 'h264_aac_faststart' }).waitFor();
+    // The list lives in this browser (localStorage), not in the page's memory: it survives a reload.
+    await page.reload();
+    await page.getByRole('heading', { name: 'My videos' }).waitFor();
     const item = page.locator('li.item').filter({ hasText: 'h264_aac_faststart' });
     await item.waitFor();
     await item.getByText('Ready').waitFor({ timeout: 30_000 });
@@ -219,6 +291,40 @@ describe('refusals and missing videos', () => {
     await page.screenshot({ path: path.join(shots, 'refused-phone.png') });
     assert.deepEqual(uploads, []);
     assert.equal(new URL(page.url()).pathname, '/');
+    await page.close();
+  });
+
+  it('refuses a file over the size limit (a sparse 1.1 GB big.mp4) before sending a byte', async () => {
+    const { maxUploadBytes } = await (await fetch(`${server.url}/api/config`)).json();
+    const big = path.join(tmp, 'big.mp4');
+    const fd = openSync(big, 'w');
+    try {
+      ftruncateSync(fd, Math.round(1.1 * 1024 ** 3)); // sparse: takes no room on disk
+    } finally {
+      closeSync(fd);
+    }
+    assert.ok(statSync(big).size > maxUploadBytes, `${statSync(big).size} > the server's limit ${maxUploadBytes}`);
+    const countBefore = await adminCount();
+    const page = await context.newPage();
+    const uploads = [];
+    page.on('request', (r) => {
+      if (r.url().includes('/api/upload')) uploads.push(`${r.method()} ${r.url()}`);
+    });
+    await page.goto('/');
+    await page.getByText('MP4, MOV, MKV or WebM · up to 1 GB').waitFor();
+    await page.locator('input[type=file]').setInputFiles(big);
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    const text = await alert.innerText();
+    assert.match(text, /big\.mp4/);
+    assert.match(text, /is 1\.1 GB; the limit is 1 GB/);
+    assert.match(text, /smaller file/);
+    await page.screenshot({ path: path.join(shots, 'refused-too-big-phone.png') });
+    await page.waitForTimeout(500); // an upload started late would show up here
+    assert.deepEqual(uploads, [], 'no upload request');
+    assert.equal(await page.getByRole('progressbar').count(), 0, 'no upload progress');
+    assert.equal(new URL(page.url()).pathname, '/');
+    assert.equal(await adminCount(), countBefore, 'nothing was recorded');
     await page.close();
   });
 
@@ -391,5 +497,188 @@ describe('time to first frame', () => {
     } finally {
       await context.close();
     }
+  });
+});
+
+describe('a clip that needs re-encoding plays while it is processed', () => {
+  it('starts at ≤ 1 s of media time while the API still says processing, reaches > 2 s, then the whole video is seekable', async () => {
+    const clip = path.join(FIXTURES_DIR, 'crash_reencode.mov'); // 40 s of 1080p MPEG-4 Part 2: no remux possible
+    const { context, problems } = await watchedContext(browser, server.url, DESKTOP);
+    try {
+      const page = await context.newPage();
+      await page.goto('/');
+      await page.getByRole('heading', { name: 'Share a video' }).waitFor();
+      await page.locator('input[type=file]').setInputFiles(clip);
+      await page.waitForURL(/\/v\/[0-9a-f]{32}$/, { timeout: 60_000 });
+      const id = new URL(page.url()).pathname.split('/').pop();
+      await page.getByRole('heading', { name: 'crash_reencode' }).waitFor();
+
+      // Poll the element and the API together. The API answer that counts is the one asked for
+      // *after* the element's clock was seen moving.
+      const seen = [];
+      const atStart = await until(
+        async () => {
+          const before = await apiVideo(id);
+          seen.push(before.status);
+          assert.notEqual(before.status, 'error', JSON.stringify(before.error));
+          const t = await page.evaluate(() => document.querySelector('video')?.currentTime ?? 0);
+          if (!(t > 0)) return null;
+          const v = await apiVideo(id);
+          return { currentTime: t, status: v.status, playable: v.playable, progress: v.progress };
+        },
+        { timeoutMs: 60_000, intervalMs: 50, what: 'the video to start playing' },
+      );
+      await page.screenshot({ path: path.join(shots, 'share-reencode-playing-desktop.png') });
+      console.log(`re-encode clip: playing at ${atStart.currentTime.toFixed(2)} s while the API says ${atStart.status} (${Math.round((atStart.progress ?? 0) * 100)}%)`);
+      assert.ok(!seen.includes('ready'), `the API said ready before playback started (statuses seen: ${[...new Set(seen)].join(', ')})`);
+      assert.equal(atStart.status, 'processing', 'playback started while the API still says processing');
+      assert.equal(atStart.playable, true);
+      const firstPlaying = await page.evaluate(() => window.__flickFirstPlaying);
+      assert.ok(typeof firstPlaying === 'number' && firstPlaying <= 1, `playback started at ${firstPlaying} s of media time, expected ≤ 1 s`);
+      assert.equal(await page.locator('video').evaluate((v) => v.muted), true, 'autoplay after upload is muted');
+
+      const past2 = await until(
+        () => page.evaluate(() => {
+          const v = document.querySelector('video');
+          return v && v.currentTime > 2 ? { t: v.currentTime, paused: v.paused } : null;
+        }),
+        { timeoutMs: 30_000, what: 'the video to play past 2 s' },
+      );
+      assert.equal(past2.paused, false);
+
+      // When processing ends, the whole 40 s can be reached.
+      await waitReady(id, { timeoutMs: 180_000 });
+      await page.getByText('Ready', { exact: true }).first().waitFor({ timeout: 20_000 });
+      const whole = await until(
+        () => page.evaluate(() => {
+          const v = document.querySelector('video');
+          if (!v || v.seekable.length === 0) return null;
+          const end = v.seekable.end(v.seekable.length - 1);
+          return Number.isFinite(v.duration) && v.duration > 39 && end > 39 ? { duration: v.duration, start: v.seekable.start(0), end } : null;
+        }),
+        { timeoutMs: 30_000, what: 'the whole video to become seekable once it is ready' },
+      );
+      assert.ok(whole.start < 0.5, `seekable from ${whole.start} s`);
+      assertClean(problems);
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+describe('a remux clip plays to the end and seeks', () => {
+  it('seeks near the end and plays to `ended`, then seeks back to the middle and resumes', async () => {
+    const up = await uploadViaApi('gop1_clip.mp4', { clip: path.join(FIXTURES_DIR, 'h264_aac_gop1.mp4') });
+    await waitReady(up.id);
+    const { context, problems } = await watchedContext(browser, server.url, DESKTOP);
+    try {
+      const page = await context.newPage();
+      await page.goto(`/v/${up.id}`);
+      await page.getByRole('heading', { name: 'gop1_clip' }).waitFor();
+      const video = page.locator('video');
+      await video.waitFor();
+      await page.waitForFunction(() => {
+        const v = document.querySelector('video');
+        return v && v.readyState >= 1 && Number.isFinite(v.duration) && v.seekable.length > 0;
+      });
+      const { duration, seekableEnd } = await video.evaluate((v) => {
+        // Count what the element tells about itself from here on.
+        // @ts-ignore
+        window.__flickEvents = [];
+        for (const e of ['seeking', 'seeked', 'playing', 'ended', 'waiting']) {
+          // @ts-ignore
+          v.addEventListener(e, () => window.__flickEvents.push({ e, t: v.currentTime }));
+        }
+        v.muted = true;
+        return { duration: v.duration, seekableEnd: v.seekable.end(v.seekable.length - 1) };
+      });
+      assert.ok(Math.abs(duration - 10) < 0.5, `duration ${duration} s, expected about 10 s`);
+      assert.ok(seekableEnd > duration - 0.5, `seekable to ${seekableEnd} s of ${duration} s`);
+
+      // Near the end: it plays from there and ends.
+      const seekTo = duration - 2;
+      const afterSeek = await video.evaluate(
+        (v, to) =>
+          new Promise((resolve) => {
+            v.addEventListener('seeked', () => resolve(v.currentTime), { once: true });
+            v.currentTime = to;
+          }),
+        seekTo,
+      );
+      assert.ok(Math.abs(afterSeek - seekTo) < 0.1, `seeked to ${afterSeek} s, asked for ${seekTo} s`);
+      await video.evaluate((v) => v.play());
+      await until(() => page.evaluate(() => window.__flickEvents.some((x) => x.e === 'ended')), {
+        timeoutMs: 15_000,
+        what: 'the `ended` event',
+      });
+      const end = await video.evaluate((v) => ({ t: v.currentTime, ended: v.ended, paused: v.paused }));
+      assert.ok(end.t > duration - 0.3, `ended at ${end.t} s of ${duration} s`);
+      assert.equal(end.ended, true);
+      const played = await page.evaluate(() => window.__flickEvents.find((x) => x.e === 'playing'));
+      assert.ok(played && played.t >= seekTo - 0.1 && played.t < seekTo + 1, `played from ${played?.t} s after seeking to ${seekTo} s`);
+      await page.screenshot({ path: path.join(shots, 'share-ended-desktop.png') });
+
+      // Backwards to the middle: it resumes from there.
+      const middle = duration / 2;
+      await page.evaluate(() => (window.__flickEvents = []));
+      await video.evaluate((v, to) => {
+        v.currentTime = to;
+        return v.play();
+      }, middle);
+      const resumed = await until(
+        () => video.evaluate((v, from) => (v.currentTime > from + 1 && !v.paused ? { t: v.currentTime, ended: v.ended } : null), middle),
+        { timeoutMs: 15_000, what: 'playback to resume from the middle' },
+      );
+      assert.equal(resumed.ended, false);
+      assert.ok(resumed.t < middle + 3, `resumed from the middle (at ${resumed.t} s), not elsewhere`);
+      const events = await page.evaluate(() => window.__flickEvents);
+      const seeked = events.find((x) => x.e === 'seeked');
+      assert.ok(seeked && Math.abs(seeked.t - middle) < 0.1, `seeked back to ${seeked?.t} s, asked for ${middle} s`);
+      assertClean(problems);
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+describe('link previews configuration', () => {
+  let off;
+  let publicUrl;
+  const PUBLIC = 'https://videos.example.test';
+
+  before(async () => {
+    [off, publicUrl] = await Promise.all([
+      startServer({ FLICK_SHARE__LINK_PREVIEWS: 'false' }),
+      startServer({ FLICK_SERVER__PUBLIC_URL: PUBLIC }),
+    ]);
+  });
+
+  after(async () => {
+    await Promise.all([off?.stop(), publicUrl?.stop()]);
+  });
+
+  it('switched off: the share page has its <title> but no Open Graph tags, and stays noindex and no-referrer', async () => {
+    const up = await uploadViaApi('no_preview.mp4', { srv: off });
+    await waitReady(up.id, { srv: off });
+    const raw = await rawPage(`${off.url}/v/${up.id}`);
+    assert.equal(raw.res.status, 200);
+    assert.equal(raw.title, 'no_preview · Flick');
+    assert.deepEqual(Object.keys(raw.meta).filter((k) => /^(og|twitter):/.test(k)), [], 'no link-preview tags');
+    assert.doesNotMatch(raw.html, /og:/);
+    assertPrivate(raw);
+  });
+
+  it('links in the tags use server.public_url', async () => {
+    const up = await uploadViaApi('public_url.mp4', { srv: publicUrl });
+    assert.equal(publicUrl.baseUrl, PUBLIC);
+    await waitReady(up.id, { srv: publicUrl });
+    const raw = await rawPage(`${publicUrl.url}/v/${up.id}`);
+    assert.deepEqual(raw.meta['og:url'], [`${PUBLIC}/v/${up.id}`]);
+    assert.equal(raw.meta['og:image']?.length, 1);
+    assert.ok(raw.meta['og:image'][0].startsWith(`${PUBLIC}/`), raw.meta['og:image'][0]);
+    // The same path on the real address is the thumbnail.
+    const img = await fetch(publicUrl.url + new URL(raw.meta['og:image'][0]).pathname);
+    assert.equal(img.status, 200);
+    assertPrivate(raw);
   });
 });

@@ -2,7 +2,7 @@
 // (no CSP violations, no console errors, no request leaving 127.0.0.1).
 
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +12,10 @@ export const WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url))
 export const DIST_DIR = path.join(WEB_DIR, 'dist');
 // CI keeps target/e2e as an artifact (the Makefile points FLICK_SCREENSHOTS there).
 export const SCREENSHOTS_DIR = process.env.FLICK_SCREENSHOTS || path.join(WEB_DIR, 'e2e', 'screenshots');
-export const FLICK_BIN = path.resolve(WEB_DIR, process.env.FLICK_BIN ?? '../target/debug/flick');
+// The real release binary, with the web app compiled into it (rust-embed): build the UI first, then
+// `cargo build --release -p flick` (scripts/web-e2e.sh does both). FLICK_BIN=../target/debug/flick runs
+// against a debug build instead (which reads web/dist from disk).
+export const FLICK_BIN = path.resolve(WEB_DIR, process.env.FLICK_BIN || '../target/release/flick');
 export const FIXTURES_DIR = path.resolve(WEB_DIR, process.env.FLICK_FIXTURES ?? '../target/fixtures');
 export const CLIP = path.join(FIXTURES_DIR, 'h264_aac_faststart.mp4');
 export const ADMIN_TOKEN = 'e2e-admin-token-0123456789abcdef';
@@ -21,16 +24,16 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** Checks what the tests need before they start, with a useful message. */
 export function preflight() {
   const missing = [];
-  if (!existsSync(FLICK_BIN)) missing.push(`the server binary ${FLICK_BIN} (cargo build -p flick, or set FLICK_BIN)`);
-  if (!existsSync(path.join(DIST_DIR, 'index.html'))) missing.push(`the web build ${DIST_DIR} (npm run build in web/)`);
+  if (!existsSync(FLICK_BIN)) missing.push(`the server binary ${FLICK_BIN} (npm run build in web/, then cargo build --release -p flick; or set FLICK_BIN)`);
   if (!existsSync(CLIP)) missing.push(`the fixture ${CLIP} (bash scripts/fixtures.sh, or set FLICK_FIXTURES)`);
   if (!existsSync(CHROMIUM)) missing.push(`Chromium at ${CHROMIUM} (apt-get install -y chromium)`);
   if (missing.length) throw new Error(`Cannot run the e2e tests; missing:\n  - ${missing.join('\n  - ')}`);
 }
 
 /**
- * Starts `flick serve` on a free port with a fresh data folder and this build of the web app.
- * Resolves once it prints its address.
+ * Starts `flick serve` on a free port with a fresh data folder. The web app is the one compiled into
+ * the binary (no `web.dist` override). Resolves once it prints its address: `url` is where it
+ * listens, `baseUrl` the base of its links (`server.public_url` when set, else the same as `url`).
  */
 export async function startServer(extraEnv = {}) {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'flick-e2e-'));
@@ -44,7 +47,6 @@ export async function startServer(extraEnv = {}) {
       FLICK_SERVER__PORT: '0',
       FLICK_SERVER__HOST: '127.0.0.1',
       FLICK_STORAGE__DATA_DIR: dataDir,
-      FLICK_WEB__DIST: DIST_DIR,
       FLICK_LOG__FORMAT: 'text',
       NO_COLOR: '1',
       ...extraEnv,
@@ -52,7 +54,7 @@ export async function startServer(extraEnv = {}) {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  const url = await new Promise((resolve, reject) => {
+  const { base: baseUrl, local: url } = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => fail(new Error(`flick did not start within 30 s. Output:\n${output}`)), 30_000);
     const fail = (err) => {
       clearTimeout(timer);
@@ -61,10 +63,10 @@ export async function startServer(extraEnv = {}) {
     };
     const onData = (chunk) => {
       output += chunk.toString();
-      const m = /Flick is running at (http:\/\/127\.0\.0\.1:\d+)\/? /.exec(output);
+      const m = /Flick is running at (\S+?)\/? \(listening on (http:\/\/127\.0\.0\.1:\d+)\)/.exec(output);
       if (m) {
         clearTimeout(timer);
-        resolve(m[1]);
+        resolve({ base: m[1], local: m[2] });
       }
     };
     child.stdout.on('data', onData);
@@ -75,6 +77,7 @@ export async function startServer(extraEnv = {}) {
   child.removeAllListeners('exit');
   return {
     url,
+    baseUrl,
     dataDir,
     logs: () => output,
     async stop() {
@@ -90,6 +93,30 @@ export async function startServer(extraEnv = {}) {
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Fails unless the server serves the full web app, and (when web/dist holds a build) the same build:
+ * a release binary embeds web/dist as it was when it was compiled, so a binary older than the UI
+ * would test yesterday's app.
+ */
+export async function assertServesThisWebApp(url) {
+  const served = await (await fetch(`${url}/`)).text();
+  if (!/<script type="module"[^>]* src="\/assets\/index-[^"]+\.js"/.test(served)) {
+    throw new Error(`${FLICK_BIN} does not serve the built web app (was web/dist built before the binary?):\n${served.slice(0, 600)}`);
+  }
+  const distIndex = path.join(DIST_DIR, 'index.html');
+  if (existsSync(distIndex)) {
+    const assets = (html) => [...html.matchAll(/\/assets\/[\w.-]+/g)].map((m) => m[0]).sort();
+    const want = assets(readFileSync(distIndex, 'utf8'));
+    const got = assets(served);
+    if (JSON.stringify(want) !== JSON.stringify(got)) {
+      throw new Error(
+        `${FLICK_BIN} embeds another build of the web app than ${DIST_DIR} (serves ${got.join(', ')}; dist has ${want.join(', ')}). ` +
+          'Rebuild it after the UI: cargo build --release -p flick (or run scripts/web-e2e.sh).',
+      );
+    }
+  }
 }
 
 export function launchBrowser() {

@@ -33,11 +33,22 @@ pub struct ServerConfig {
     pub public_url: Option<String>,
     /// Seconds to wait for in-flight requests on shutdown.
     pub shutdown_grace_seconds: u64,
+    /// Seconds a client gets to send a request's headers (slowloris); the connection is closed after.
+    pub header_read_timeout_seconds: u64,
+    /// Seconds a connection may go without a byte moving either way before it is closed.
+    pub idle_timeout_seconds: u64,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { host: "127.0.0.1".into(), port: 8080, public_url: None, shutdown_grace_seconds: 10 }
+        ServerConfig {
+            host: "127.0.0.1".into(),
+            port: 8080,
+            public_url: None,
+            shutdown_grace_seconds: 10,
+            header_read_timeout_seconds: 30,
+            idle_timeout_seconds: 120,
+        }
     }
 }
 
@@ -60,13 +71,16 @@ impl ServerConfig {
 pub struct StorageConfig {
     /// Holds the database (flick.db), raw/, hls/, thumbs/, and tmp/ and work/ scratch space.
     pub data_dir: PathBuf,
-    /// Metadata database URL. Unset: `sqlite://{data_dir}/flick.db`.
+    /// Metadata database URL: `sqlite://PATH` or `postgres://USER:PASSWORD@HOST:PORT/DB` (several processes sharing
+    /// one database). Unset: `sqlite://{data_dir}/flick.db`.
     pub database_url: Option<String>,
+    /// New uploads are refused (507) while the data folder's filesystem has less free space than this.
+    pub min_free_bytes: u64,
 }
 
 impl Default for StorageConfig {
     fn default() -> Self {
-        StorageConfig { data_dir: PathBuf::from("./data"), database_url: None }
+        StorageConfig { data_dir: PathBuf::from("./data"), database_url: None, min_free_bytes: 1_073_741_824 }
     }
 }
 
@@ -78,6 +92,15 @@ pub struct UploadConfig {
     pub max_bytes: u64,
     /// File name extensions accepted (lowercase, without the dot).
     pub allowed_extensions: Vec<String>,
+    /// Seconds an unfinished resumable (tus) upload is kept after its last bytes arrived; then it is deleted.
+    pub incomplete_ttl_seconds: u64,
+    /// Upload requests one client address may have running at once (more get 429).
+    pub max_concurrent_per_ip: u32,
+    /// Upload requests one client address may start per hour (more get 429; 0: no limit).
+    pub max_per_ip_per_hour: u32,
+    /// An upload body slower than this many bytes per second, measured over `min_rate_window_seconds`, is cut (408).
+    pub min_bytes_per_second: u64,
+    pub min_rate_window_seconds: u64,
 }
 
 impl Default for UploadConfig {
@@ -85,6 +108,11 @@ impl Default for UploadConfig {
         UploadConfig {
             max_bytes: 1_073_741_824,
             allowed_extensions: ["mp4", "mov", "mkv", "webm"].map(String::from).to_vec(),
+            incomplete_ttl_seconds: 86_400,
+            max_concurrent_per_ip: 4,
+            max_per_ip_per_hour: 120,
+            min_bytes_per_second: 1024,
+            min_rate_window_seconds: 30,
         }
     }
 }
@@ -198,6 +226,20 @@ impl Config {
         let mut problems = Vec::new();
         if self.upload.max_bytes == 0 {
             problems.push("upload.max_bytes must be greater than 0".to_owned());
+        }
+        if self.upload.incomplete_ttl_seconds == 0 {
+            problems.push("upload.incomplete_ttl_seconds must be at least 1".to_owned());
+        }
+        if self.upload.max_concurrent_per_ip == 0 {
+            problems.push("upload.max_concurrent_per_ip must be at least 1".to_owned());
+        }
+        if self.upload.min_rate_window_seconds == 0 {
+            problems.push("upload.min_rate_window_seconds must be at least 1".to_owned());
+        }
+        if self.server.header_read_timeout_seconds == 0 || self.server.idle_timeout_seconds == 0 {
+            problems.push(
+                "server.header_read_timeout_seconds and server.idle_timeout_seconds must be at least 1".to_owned(),
+            );
         }
         if self.upload.allowed_extensions.is_empty() {
             problems.push("upload.allowed_extensions must not be empty".to_owned());

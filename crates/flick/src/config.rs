@@ -60,6 +60,26 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 2000, failure_persistence: None, ..Default::default() })]
+
+        /// Bounded fuzzing of configuration text: a parse error or a configuration, never a panic;
+        /// whatever parses is validated without panicking either.
+        #[test]
+        fn any_yaml_is_refused_or_validated(
+            section in "server|storage|upload|processing|admin|share|web|log|[a-z]{1,6}",
+            key in "[a-z_]{1,24}",
+            value in "-?[0-9]{1,20}(\\.[0-9]{0,3})?|true|null|~|\\[\\]|\\{\\}|\"\\PC{0,12}\"|[a-z./]{0,12}",
+        ) {
+            let text = format!("{section}:\n  {key}: {value}\n");
+            if let Ok(c) = serde_yaml::from_str::<Config>(&text) {
+                let _ = c.validate();
+                let _ = c.database_url();
+                let _ = c.server.base_url();
+            }
+        }
+    }
+
     #[test]
     fn environment_overrides_the_file() {
         figment::Jail::expect_with(|jail| {

@@ -1,7 +1,9 @@
-//! The `flick` binary: `flick serve`, `flick print-config`.
+//! The `flick` binary: `flick serve`, `flick upload`, `flick print-config`.
 
 mod config;
+mod http_server;
 mod serve;
+mod upload_cli;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,6 +25,27 @@ enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
+    /// Upload videos to a Flick server (resumable: re-run after an interruption to continue).
+    Upload {
+        /// Video files to upload.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The server's address.
+        #[arg(long, env = "FLICK_SERVER", default_value = "http://127.0.0.1:8080")]
+        server: String,
+        /// Wait until each video is playable and say how long that took after its upload ended.
+        #[arg(long)]
+        wait: bool,
+        /// Print one JSON object per file instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Size of each chunk in MiB (a failed chunk is sent again whole).
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=1024))]
+        chunk_mib: u64,
+        /// Send at most this many bytes per second on average.
+        #[arg(long)]
+        limit_rate: Option<u64>,
+    },
     /// Print every configuration key with its default and what it does.
     PrintConfig,
 }
@@ -33,6 +56,17 @@ fn main() -> ExitCode {
         Command::PrintConfig => {
             print!("{}", config::EXAMPLE);
             ExitCode::SUCCESS
+        }
+        Command::Upload { files, server, wait, json, chunk_mib, limit_rate } => {
+            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("flick: cannot start the async runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let options = upload_cli::Options { files, server, wait, json, chunk_bytes: chunk_mib << 20, limit_rate };
+            if runtime.block_on(upload_cli::run(options)) { ExitCode::SUCCESS } else { ExitCode::FAILURE }
         }
         Command::Serve { config: path } => {
             let config = match config::load(path.as_deref()) {

@@ -9,7 +9,7 @@ use flick_http::AppState;
 use flick_jobs::Context;
 use flick_media::Tools;
 use flick_storage::fs::FsStore;
-use flick_storage::sqlite::SqliteDb;
+use flick_storage::open_database;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
@@ -37,7 +37,7 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
     let dir_err = |source| ServeError::DataDir { path: data_dir.display().to_string(), source };
     std::fs::create_dir_all(&data_dir).map_err(dir_err)?;
 
-    let db = SqliteDb::open_with(&config.database_url(), config.processing.max_attempts)
+    let db = open_database(&config.database_url(), config.processing.max_attempts)
         .await
         .map_err(|e| ServeError::Database(e.to_string()))?;
     let db = Arc::new(db);
@@ -78,11 +78,17 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
     let base_url = config.server.base_url();
     let web = flick_http::WebUi::from_config(config.web.dist.as_deref());
     let grace = Duration::from_secs(config.server.shutdown_grace_seconds);
+    let timeouts = crate::http_server::Timeouts {
+        header_read: Duration::from_secs(config.server.header_read_timeout_seconds),
+        idle: Duration::from_secs(config.server.idle_timeout_seconds),
+    };
     let workers = config.processing.workers;
     let state = AppState {
         repo: db.clone(),
         store: store.clone(),
         queue: db.clone(),
+        uploads: db.clone(),
+        upload_locks: Default::default(),
         config: Arc::new(config),
         scratch_dir,
         base_url: base_url.clone(),
@@ -91,6 +97,12 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
 
     let shutdown = CancellationToken::new();
     let worker_handles = flick_jobs::spawn_workers(ctx.clone(), workers, shutdown.clone());
+    let orphans = flick_http::tus::remove_orphan_partial_uploads(&state).await;
+    if orphans > 0 {
+        tracing::info!(orphans, "removed partial uploads no record owns");
+    }
+    // Unfinished resumable uploads past their expiry are deleted in the background.
+    let sweeper = tokio::spawn(flick_http::tus::run_upload_sweeper(state.clone()));
     let app = flick_http::router(state);
 
     // The line `make run` users look for, and tests parse.
@@ -98,12 +110,13 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
     tracing::info!(%local, %base_url, workers, "listening");
 
     let stop = shutdown.clone();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+    // hyper-util's server rather than axum::serve: header-read and idle timeouts, peer addresses.
+    let server = crate::http_server::serve(listener, app, timeouts, async move {
         wait_for_signal().await;
         tracing::info!("shutting down");
         stop.cancel();
     });
-    let server = tokio::spawn(async move { server.await });
+    let server = tokio::spawn(server);
     shutdown.cancelled().await;
     // In-flight requests get `grace` to finish; workers stop at once (their ffmpeg is killed).
     for h in worker_handles {
@@ -115,6 +128,7 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         Ok(Err(e)) => tracing::warn!(error = %e, "server task failed"),
         Err(_) => tracing::warn!("in-flight requests did not finish within the grace period"),
     }
+    sweeper.abort();
     // Interrupted jobs are claimable at once by the next start.
     if let Err(e) = ctx.queue.release_leases_of(&node).await {
         tracing::warn!(error = %e, "could not release job leases");

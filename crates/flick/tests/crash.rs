@@ -111,15 +111,7 @@ async fn a_missing_thumbnail_is_made_again_at_start_up() {
 
     // As if the thumbnail had failed: no file, and the record says so.
     std::fs::remove_file(data_dir.join("thumbs").join(format!("{id}.jpg"))).expect("thumbnail file");
-    let sql = format!("UPDATE videos SET has_thumbnail = 0 WHERE id = '{id}'");
-    let db = data_dir.join("flick.db");
-    let out = std::process::Command::new("python3")
-        .args(["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()"])
-        .arg(&db)
-        .arg(&sql)
-        .output()
-        .expect("python3");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    run_sql(&data_dir, &format!("UPDATE videos SET has_thumbnail = false WHERE id = '{id}'"));
 
     let server = Server::start_on(&data_dir, &[]);
     assert!(status(&server, &id).await["status"] == "ready");

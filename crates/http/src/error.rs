@@ -5,6 +5,12 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use flick_domain::ports::{QueueError, RepoError, StoreError};
 
+/// tus's own status for a chunk whose checksum does not match.
+const CHECKSUM_MISMATCH: StatusCode = match StatusCode::from_u16(460) {
+    Ok(status) => status,
+    Err(_) => StatusCode::BAD_REQUEST,
+};
+
 /// Every way a request can fail, with what the client is told.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -28,6 +34,24 @@ pub enum ApiError {
     UploadAborted,
     #[error("the server is out of storage space; please try again later")]
     InsufficientStorage,
+    #[error("this server speaks tus 1.0.0: send Tus-Resumable: 1.0.0")]
+    TusVersion,
+    #[error("the upload is at offset {expected}; send Upload-Offset: {expected}")]
+    OffsetMismatch { expected: u64 },
+    #[error("the chunk does not match its Upload-Checksum and was discarded")]
+    ChecksumMismatch,
+    #[error("another request is writing to this upload; try again in a moment")]
+    UploadLocked,
+    #[error("the upload expired and was deleted; start it again")]
+    UploadExpired,
+    #[error("the upload is complete: delete the video with DELETE /api/video/{{id}} and its manage token")]
+    UploadFinished,
+    #[error("the chunk goes past the upload's announced length")]
+    ExceedsUploadLength,
+    #[error("too many uploads: {reason}; try again in {retry_after} seconds")]
+    TooManyRequests { retry_after: u64, reason: String },
+    #[error("the upload was too slow (under {min_bytes_per_second} bytes per second) and was stopped")]
+    UploadTooSlow { min_bytes_per_second: u64 },
     #[error("internal error")]
     Internal(String),
 }
@@ -45,6 +69,15 @@ impl ApiError {
             ApiError::RangeNotSatisfiable { .. } => (StatusCode::RANGE_NOT_SATISFIABLE, "range_not_satisfiable"),
             ApiError::UploadAborted => (StatusCode::BAD_REQUEST, "upload_aborted"),
             ApiError::InsufficientStorage => (StatusCode::INSUFFICIENT_STORAGE, "insufficient_storage"),
+            ApiError::TusVersion => (StatusCode::PRECONDITION_FAILED, "unsupported_tus_version"),
+            ApiError::OffsetMismatch { .. } => (StatusCode::CONFLICT, "offset_mismatch"),
+            ApiError::ChecksumMismatch => (CHECKSUM_MISMATCH, "checksum_mismatch"),
+            ApiError::UploadLocked => (StatusCode::LOCKED, "upload_locked"),
+            ApiError::UploadExpired => (StatusCode::GONE, "upload_expired"),
+            ApiError::UploadFinished => (StatusCode::FORBIDDEN, "upload_finished"),
+            ApiError::ExceedsUploadLength => (StatusCode::PAYLOAD_TOO_LARGE, "exceeds_upload_length"),
+            ApiError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
+            ApiError::UploadTooSlow { .. } => (StatusCode::REQUEST_TIMEOUT, "upload_too_slow"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -67,6 +100,9 @@ impl IntoResponse for ApiError {
             && let Ok(v) = HeaderValue::from_str(&format!("bytes */{total_len}"))
         {
             response.headers_mut().insert(header::CONTENT_RANGE, v);
+        }
+        if let ApiError::TooManyRequests { retry_after, .. } = self {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
         }
         if matches!(status, StatusCode::UNAUTHORIZED) {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

@@ -5,9 +5,11 @@
 
 mod error;
 mod headers;
+pub mod limits;
 mod pages;
 mod state;
 mod streams;
+pub mod tus;
 mod upload;
 mod videos;
 mod web;
@@ -22,11 +24,14 @@ pub use web::WebUi;
 
 /// The whole application router. Tests and the binary both build it from an [`AppState`].
 pub fn router(state: AppState) -> Router {
+    // Per-address, disk and slow-body limits on every upload route (see limits.rs).
+    let limits = limits::UploadLimits::new(&state.config, state.scratch_dir.clone());
     let api = Router::new()
         .route("/api/upload", post(upload::upload).put(upload::upload).layer(DefaultBodyLimit::disable()))
         .route("/api/video/{id}", get(videos::get_video).delete(videos::delete_video))
         .route("/api/videos", get(videos::list_videos))
         .route("/api/config", get(videos::public_config));
+    let api = api.merge(tus::routes());
     let media = Router::new()
         .route("/streams/{id}/{file}", get(streams::stream_file))
         .route("/thumbnails/{file}", get(streams::thumbnail));
@@ -42,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         .merge(media)
         .merge(pages)
         .fallback(pages::fallback)
+        .layer(axum::middleware::from_fn_with_state(limits, limits::limit_uploads))
         .layer(axum::middleware::from_fn(headers::security_headers))
         .layer(axum::middleware::from_fn(headers::request_span))
         .with_state(state)

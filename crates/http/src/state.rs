@@ -2,7 +2,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use flick_domain::config::Config;
-use flick_domain::ports::{JobQueue, Repo, Store};
+use flick_domain::ports::{JobQueue, Repo, Store, UploadRepo};
 
 /// What every handler can reach: the three ports and the configuration.
 #[derive(Clone)]
@@ -10,6 +10,10 @@ pub struct AppState {
     pub repo: Arc<dyn Repo>,
     pub store: Arc<dyn Store>,
     pub queue: Arc<dyn JobQueue>,
+    /// Resumable (tus) uploads in progress.
+    pub uploads: Arc<dyn UploadRepo>,
+    /// Which tus uploads have a request writing to them right now (one writer per upload).
+    pub upload_locks: crate::tus::UploadLocks,
     pub config: Arc<Config>,
     /// Where upload bodies are streamed before they are handed to the store (same filesystem as the store on local disk).
     pub scratch_dir: PathBuf,

@@ -128,6 +128,21 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 4000, failure_persistence: None, ..Default::default() })]
+
+        /// Bounded fuzzing of the Range header: never a panic, and a range is always inside the file.
+        #[test]
+        fn any_range_header_resolves_inside_the_file(
+            raw in "(bytes=)?[-0-9, ]{0,24}|\\PC{0,40}",
+            total in proptest::prop_oneof![0u64..1000, proptest::prelude::any::<u64>()],
+        ) {
+            if let Ok(Some(r)) = requested_range(&raw, total) {
+                proptest::prop_assert!(r.start <= r.end && r.end < total, "{raw:?} of {total}: {r:?}");
+            }
+        }
+    }
+
     #[test]
     fn ranges_resolve_against_length() {
         assert_eq!(requested_range("bytes=0-9", 100).unwrap(), Some(ByteRange { start: 0, end: 9 }));

@@ -84,20 +84,16 @@ pub async fn upload(
 
     let id = VideoId::new();
     let token = ManageToken::generate().map_err(|e| ApiError::Internal(e.to_string()))?;
-    let original_name = received.name.clone();
-    let size = received.size;
-    let raw = BlobKey::raw(id);
-    state.store.put_file(&raw, received.file.path()).await?;
     let mut received = received;
+    let finished = FinishedUpload {
+        id,
+        local: received.file.path(),
+        size: received.size,
+        original_name: received.name.clone(),
+        manage_token_hash: token.hash(),
+    };
+    accept_finished(&state, finished).await?;
     received.file.disarm();
-    let record = NewVideo { id, original_name, size_bytes: size, manage_token_hash: token.hash() };
-    if let Err(e) = state.repo.insert_video(&record).await {
-        let _ = state.store.delete(&raw).await;
-        return Err(e.into());
-    }
-    // If this enqueue is lost (crash), start-up reconciliation enqueues every video still processing.
-    state.queue.enqueue(id, JobKind::Process).await?;
-    tracing::info!(video_id = %id, bytes = size, "upload accepted");
 
     let links = Links::of(id);
     let body = UploadResponse {
@@ -111,8 +107,40 @@ pub async fn upload(
     Ok((StatusCode::CREATED, [(header::LOCATION, links.share)], Json(body)))
 }
 
+/// A complete upload in the scratch area, fsynced, with everything its video record needs.
+pub(crate) struct FinishedUpload<'a> {
+    pub id: VideoId,
+    /// The file; [`accept_finished`] moves it into the store.
+    pub local: &'a Path,
+    pub size: u64,
+    pub original_name: String,
+    pub manage_token_hash: String,
+}
+
+/// Turns a finished upload into a video, the same way for every intake (`POST /api/upload`, tus):
+/// the file becomes `raw/{id}`, the record is inserted (`processing`) and processing is queued.
+pub(crate) async fn accept_finished(state: &AppState, upload: FinishedUpload<'_>) -> Result<(), ApiError> {
+    let id = upload.id;
+    let raw = BlobKey::raw(id);
+    state.store.put_file(&raw, upload.local).await?;
+    let record = NewVideo {
+        id,
+        original_name: upload.original_name,
+        size_bytes: upload.size,
+        manage_token_hash: upload.manage_token_hash,
+    };
+    if let Err(e) = state.repo.insert_video(&record).await {
+        let _ = state.store.delete(&raw).await;
+        return Err(e.into());
+    }
+    // If this enqueue is lost (crash), start-up reconciliation enqueues every video still processing.
+    state.queue.enqueue(id, JobKind::Process).await?;
+    tracing::info!(video_id = %id, bytes = upload.size, "upload accepted");
+    Ok(())
+}
+
 /// Refuses a declared file name whose extension is not allowed, before any byte is stored.
-fn check_declared_name(state: &AppState, name: Option<&str>) -> Result<(), ApiError> {
+pub(crate) fn check_declared_name(state: &AppState, name: Option<&str>) -> Result<(), ApiError> {
     if let Some(ext) = name.and_then(extension_of)
         && !state.config.upload.allowed_extensions.iter().any(|a| a.eq_ignore_ascii_case(&ext))
     {
@@ -121,7 +149,7 @@ fn check_declared_name(state: &AppState, name: Option<&str>) -> Result<(), ApiEr
     Ok(())
 }
 
-fn unsupported_extension(state: &AppState, ext: &str) -> ApiError {
+pub(crate) fn unsupported_extension(state: &AppState, ext: &str) -> ApiError {
     let allowed: Vec<String> = state.config.upload.allowed_extensions.iter().map(|e| e.to_uppercase()).collect();
     ApiError::UnsupportedMedia(format!(".{ext} files are not accepted; upload one of: {}", allowed.join(", ")))
 }
@@ -172,8 +200,17 @@ where
         Some(c) => c,
         None => sniff(&head).ok_or_else(not_a_video)?,
     };
-    let name = match name {
-        Some(n) if extension_of(&n).is_some() => n,
+    let name = name_for(state, name, container)?;
+    out.flush().await?;
+    out.get_ref().sync_all().await?;
+    Ok(Received { file, size, name })
+}
+
+/// The name a video is stored under: the declared one when it has an extension, else one made from the
+/// container (which must then be an allowed type).
+pub(crate) fn name_for(state: &AppState, name: Option<String>, container: Container) -> Result<String, ApiError> {
+    match name {
+        Some(n) if extension_of(&n).is_some() => Ok(n),
         other => {
             // No usable name: judge the type from the content.
             let ext = container.default_extension();
@@ -181,15 +218,12 @@ where
                 return Err(unsupported_extension(state, ext));
             }
             let stem = other.filter(|n| !n.is_empty()).unwrap_or_else(|| "video".to_owned());
-            format!("{stem}.{ext}")
+            Ok(format!("{stem}.{ext}"))
         }
-    };
-    out.flush().await?;
-    out.get_ref().sync_all().await?;
-    Ok(Received { file, size, name })
+    }
 }
 
-fn not_a_video() -> ApiError {
+pub(crate) fn not_a_video() -> ApiError {
     ApiError::UnsupportedMedia("this file is not a video in a format Flick accepts (MP4, MOV, MKV or WebM)".into())
 }
 

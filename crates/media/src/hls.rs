@@ -21,7 +21,7 @@ use crate::error::MediaError;
 use crate::plan::{AudioEncode, AudioPlan, Plan, VideoEncode};
 use crate::probe::MediaInfo;
 use crate::process::{self, Invocation, Stdout};
-use crate::{INPUT_FORMATS, Tools, file_url};
+use crate::{DECODERS, INPUT_FORMATS, Tools, file_url, input_args};
 
 /// The playlist ffmpeg keeps up to date in the output directory (for the publisher, never served).
 pub const FFMPEG_PLAYLIST: &str = "ffmpeg.m3u8";
@@ -98,11 +98,9 @@ fn secs(t: f64) -> String {
 pub fn hls_args(run: &HlsRun) -> Result<Vec<OsString>, MediaError> {
     let info = &run.info;
     let mut a: Vec<OsString> = Vec::new();
-    push(&mut a, &["-nostdin", "-hide_banner", "-loglevel", "error", "-nostats", "-progress", "pipe:1"]);
-    push(&mut a, &["-protocol_whitelist", "file", "-format_whitelist", INPUT_FORMATS]);
-    if let Some(demuxer) = info.demuxer() {
-        push(&mut a, &["-f", demuxer]);
-    }
+    // -xerror: a decoding error stops the run (a hostile stream is not decoded on a best-effort basis).
+    push(&mut a, &["-nostdin", "-hide_banner", "-loglevel", "error", "-nostats", "-progress", "pipe:1", "-xerror"]);
+    a.extend(input_args(INPUT_FORMATS, info.demuxer(), DECODERS));
     a.push("-i".into());
     a.push(file_url(&run.input)?);
 
@@ -112,7 +110,12 @@ pub fn hls_args(run: &HlsRun) -> Result<Vec<OsString>, MediaError> {
     if let (Some(audio), true) = (&info.audio, maps_audio) {
         push(&mut a, &["-map", &format!("0:{}", audio.index)]);
     }
-    push(&mut a, &["-map_metadata", "-1", "-map_chapters", "-1", "-max_muxing_queue_size", "4096"]);
+    // No metadata of the upload (titles, GPS, device make and serial, per-stream tags) reaches the segments.
+    push(&mut a, &["-map_metadata", "-1", "-map_metadata:s", "-1", "-map_chapters", "-1", "-sn", "-dn"]);
+    push(&mut a, &["-max_muxing_queue_size", "4096"]);
+    // Never more output than the probe promised: a file whose timestamps jump far past its stated
+    // duration (a few frames, then one at 10 h) is cut there.
+    push(&mut a, &["-t", &secs(output_duration_cap(info.duration_seconds))]);
 
     match &run.plan {
         Plan::Remux => push(&mut a, &["-c", "copy"]),
@@ -232,6 +235,24 @@ fn x264_args(v: &VideoEncode, first: f64, every: u32) -> Vec<OsString> {
     .collect()
 }
 
+/// Longest output written for an input probed at `duration` seconds (unknown: the 3 h maximum).
+fn output_duration_cap(duration: f64) -> f64 {
+    if duration.is_finite() && duration > 0.0 { duration * 1.05 + 5.0 } else { 3.0 * 3600.0 }
+}
+
+/// Most bytes a run may write: what the plan can produce for the probed duration, with margin. A copy
+/// is at most the input plus MPEG-TS overhead; an encode is bounded by its VBV rate.
+pub fn output_cap_bytes(run: &HlsRun) -> u64 {
+    let d = output_duration_cap(run.info.duration_seconds);
+    let audio_bps = 512_000.0;
+    let by_rate = |video_bps: f64| ((video_bps + audio_bps) / 8.0 * d * 1.5) as u64;
+    let planned = match &run.plan {
+        Plan::Remux | Plan::CopyVideoEncodeAudio { .. } => run.info.size_bytes.saturating_mul(3) / 2 + by_rate(0.0),
+        Plan::Transcode { video, .. } => by_rate(f64::from(video.maxrate_kbps) * 1000.0),
+    };
+    planned.saturating_add(64 << 20)
+}
+
 /// Runs ffmpeg to write the HLS output into `run.out_dir`, reporting progress (0..=1) as it goes.
 /// Ok only when ffmpeg exited 0 and listed at least one segment. Dropping the future kills ffmpeg.
 pub async fn run_hls(tools: &Tools, run: &HlsRun, mut on_progress: impl FnMut(f64) + Send) -> Result<(), MediaError> {
@@ -247,16 +268,23 @@ pub async fn run_hls(tools: &Tools, run: &HlsRun, mut on_progress: impl FnMut(f6
     };
     let started = std::time::Instant::now();
     tracing::info!(plan = ?run.plan, out = %run.out_dir.display(), "hls: starting ffmpeg");
-    process::run(Invocation {
+    let ffmpeg = process::run(Invocation {
         tool: "ffmpeg",
         program: &tools.ffmpeg,
         args,
         timeout: run.timeout,
         nice: tools.nice,
         stdout: Stdout::Lines(&mut on_line),
-    })
-    .await?
-    .success("ffmpeg")?;
+    });
+    // The output is watched while ffmpeg writes it; past the cap, dropping the run kills ffmpeg.
+    let cap = output_cap_bytes(run);
+    tokio::select! {
+        finished = ffmpeg => { finished?.success("ffmpeg")?; }
+        written = watch_output(&run.out_dir, cap) => {
+            tracing::warn!(written, cap, "hls: output cap reached; stopping ffmpeg");
+            return Err(MediaError::TooLarge { detail: format!("processing produced more than {cap} bytes") });
+        }
+    }
 
     let playlist = run.out_dir.join(FFMPEG_PLAYLIST);
     let text = match tokio::fs::read_to_string(&playlist).await {
@@ -277,6 +305,29 @@ pub async fn run_hls(tools: &Tools, run: &HlsRun, mut on_progress: impl FnMut(f6
     );
     on_progress(1.0);
     Ok(())
+}
+
+/// Resolves once the segments written to `dir` add up to more than `cap` bytes (each segment counted
+/// at the largest size seen, even after the publisher has moved it away). Never resolves otherwise.
+async fn watch_output(dir: &std::path::Path, cap: u64) -> u64 {
+    let mut seen: std::collections::HashMap<std::ffi::OsString, u64> = std::collections::HashMap::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        tick.tick().await;
+        let Ok(mut entries) = tokio::fs::read_dir(dir).await else { continue };
+        while let Ok(Some(e)) = entries.next_entry().await {
+            if let Ok(m) = e.metadata().await
+                && m.is_file()
+            {
+                let size = seen.entry(e.file_name()).or_default();
+                *size = (*size).max(m.len());
+            }
+        }
+        let total: u64 = seen.values().sum();
+        if total > cap {
+            return total;
+        }
+    }
 }
 
 /// Progress from a `-progress` line: `out_time_us=` over the duration, 1.0 on `progress=end`.

@@ -21,17 +21,104 @@ use std::time::Duration;
 
 pub use error::MediaError;
 pub use hls::{
-    FFMPEG_PLAYLIST, HlsRun, Segment, Variant, hls_args, parse_media_playlist, render_master_playlist,
-    render_media_playlist, run_hls, segment_times,
+    FFMPEG_PLAYLIST, HlsRun, Segment, Variant, hls_args, output_cap_bytes, parse_media_playlist,
+    render_master_playlist, render_media_playlist, run_hls, segment_times,
 };
 pub use plan::{AudioEncode, AudioPlan, Plan, PlanSettings, VideoEncode, codecs_string, plan, variant_for};
-pub use probe::{AudioStreamInfo, MediaInfo, VideoStreamInfo, media_info_from_json, probe};
+pub use probe::{AudioStreamInfo, MediaInfo, VideoStreamInfo, check_limits, media_info_from_json, probe};
 pub use thumbnail::{thumbnail, thumbnail_from_segment};
 
 use flick_domain::config::ProcessingConfig;
 
 /// Demuxers an upload may be read with (ffmpeg's names; `mov,...` is one demuxer, `matroska,webm` another).
+/// Never `hls`, `concat`, `image2`, `tty` or anything else that opens other files or URLs.
 pub const INPUT_FORMATS: &str = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm";
+
+/// Decoders ffmpeg and ffprobe may open (`-codec_whitelist`; ffmpeg's decoder names, not codec names):
+/// the video and audio codecs of phones, cameras, screen recorders and exports, nothing else. Image
+/// codecs (PNG, TIFF, EXR...), subtitles and exotic decoders, a large attack surface, cannot be reached.
+pub const DECODERS: &str = "h264,hevc,vp8,vp9,libvpx,libvpx-vp9,av1,libdav1d,libaom-av1,mpeg4,mpeg2video,\
+aac,aac_fixed,aac_latm,mp3,mp3float,mp2,mp2float,opus,libopus,vorbis,libvorbis,flac,alac,ac3,ac3_fixed,eac3,\
+pcm_s16le,pcm_s16be,pcm_s24le,pcm_s24be,pcm_s32le,pcm_s32be,pcm_f32le,pcm_f32be,pcm_u8,pcm_alaw,pcm_mulaw";
+
+/// ffprobe opens a decoder for every stream of a file and fails when one is refused, so it also
+/// gets those of cover art and text subtitles, which legitimate files carry (ffmpeg never decodes
+/// them: it maps only the video and audio streams). `-max_pixels` bounds the image decoders.
+pub const PROBE_DECODERS: &str = concat!(
+    "h264,hevc,vp8,vp9,libvpx,libvpx-vp9,av1,libdav1d,libaom-av1,mpeg4,mpeg2video,",
+    "aac,aac_fixed,aac_latm,mp3,mp3float,mp2,mp2float,opus,libopus,vorbis,libvorbis,flac,alac,ac3,ac3_fixed,eac3,",
+    "pcm_s16le,pcm_s16be,pcm_s24le,pcm_s24be,pcm_s32le,pcm_s32be,pcm_f32le,pcm_f32be,pcm_u8,pcm_alaw,pcm_mulaw,",
+    "mjpeg,png,mov_text,subrip,ass,ssa,webvtt,text"
+);
+
+/// Video codecs (ffprobe's `codec_name`) Flick processes; anything else is refused before any decode.
+pub const VIDEO_CODECS: &[&str] = &["h264", "hevc", "vp8", "vp9", "av1", "mpeg4", "mpeg2video"];
+/// Audio codecs (ffprobe's `codec_name`) Flick decodes; other audio streams are ignored.
+pub const AUDIO_CODECS: &[&str] = &[
+    "aac",
+    "mp3",
+    "mp2",
+    "opus",
+    "vorbis",
+    "flac",
+    "alac",
+    "ac3",
+    "eac3",
+    "pcm_s16le",
+    "pcm_s16be",
+    "pcm_s24le",
+    "pcm_s24be",
+    "pcm_s32le",
+    "pcm_s32be",
+    "pcm_f32le",
+    "pcm_f32be",
+    "pcm_u8",
+    "pcm_alaw",
+    "pcm_mulaw",
+];
+
+/// Largest width or height accepted (4K DCI), checked on the probe and enforced by every decoder.
+pub const MAX_SIDE: u32 = 4096;
+/// Most pixels per frame: 4096x2304 (4K UHD and DCI fit). Passed as `-max_pixels` to every decoder,
+/// so a stream that claims a small size and then switches to a huge one mid-file fails to decode
+/// instead of allocating gigabytes.
+pub const MAX_PIXELS: u64 = 4096 * 2304;
+/// Most streams a file may have (`-max_streams`): phones write 2 to 6.
+pub const MAX_STREAMS: u32 = 32;
+/// Highest average frame rate accepted (slow-motion phone video is 240 fps).
+pub const MAX_FRAME_RATE: f64 = 300.0;
+
+/// The sandboxing options in front of every `-i` (ffmpeg) or input URL (ffprobe): only local files,
+/// only the container demuxers Flick accepts (`demuxer` forces one when known), only the decoders it
+/// supports, bounded picture size and stream count. The MOV demuxer never follows external data
+/// references (`dref`/`alis` atoms naming other files) and never resolves absolute paths.
+pub(crate) fn input_args(formats: &str, demuxer: Option<&str>, decoders: &str) -> Vec<std::ffi::OsString> {
+    let max_pixels = MAX_PIXELS.to_string();
+    let max_streams = MAX_STREAMS.to_string();
+    let mut a: Vec<std::ffi::OsString> = [
+        "-protocol_whitelist",
+        "file",
+        "-format_whitelist",
+        formats,
+        "-codec_whitelist",
+        decoders,
+        "-max_pixels",
+        &max_pixels,
+        "-max_streams",
+        &max_streams,
+    ]
+    .iter()
+    .map(std::ffi::OsString::from)
+    .collect();
+    if let Some(d) = demuxer {
+        a.extend(["-f".into(), d.into()]);
+        if d == "mov" {
+            // Both are off by default; stated so no default change or added option can turn them on.
+            a.extend(["-enable_drefs", "0", "-use_absolute_path", "0"].map(std::ffi::OsString::from));
+        }
+    }
+    a
+}
 
 /// The media tools and how to run them.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -24,7 +24,8 @@ pub struct PlanSettings {
     pub max_output_height: u32,
     /// Longer videos are refused.
     pub max_duration_seconds: f64,
-    /// Inputs with more pixels per frame are refused (8K is the largest accepted by default).
+    /// Inputs with more pixels per frame are refused (4K is the largest accepted by default; decoders
+    /// enforce [`crate::MAX_PIXELS`] whatever this says).
     pub max_input_pixels: u64,
     /// A remux is only chosen when keyframes are at most this many seconds apart; otherwise
     /// segments (which can only start on a keyframe) would be too long to start playback quickly.
@@ -37,8 +38,8 @@ impl Default for PlanSettings {
     fn default() -> Self {
         PlanSettings {
             max_output_height: 1080,
-            max_duration_seconds: 6.0 * 3600.0,
-            max_input_pixels: 8192 * 4320,
+            max_duration_seconds: 3.0 * 3600.0,
+            max_input_pixels: crate::MAX_PIXELS,
             max_remux_keyframe_interval: 12.0,
             max_frame_rate: 60.0,
         }
@@ -425,7 +426,6 @@ mod tests {
             ("hi444", Box::new(|i| i.video.profile = Some("High 4:4:4 Predictive".into()))),
             ("rotated", Box::new(|i| i.video.rotation = 90)),
             ("interlaced", Box::new(|i| i.video.interlaced = true)),
-            ("8K", Box::new(|i| (i.video.width, i.video.height) = (7680, 4320))),
             ("120 fps", Box::new(|i| i.video.frame_rate = Some(120.0))),
             ("sparse keyframes", Box::new(|i| i.video.max_keyframe_interval = Some(30.0))),
         ];
@@ -481,10 +481,12 @@ mod tests {
     fn limits_are_errors() {
         let s = PlanSettings::default();
         let mut long = info("h264", 1920, 1080);
-        long.duration_seconds = 7.0 * 3600.0;
+        long.duration_seconds = 3.0 * 3600.0 + 1.0;
         assert_eq!(plan(&long, &s).unwrap_err().code(), "too_large");
         let huge = info("h264", 16_000, 16_000);
         assert_eq!(plan(&huge, &s).unwrap_err().code(), "too_large");
+        let eight_k = info("hevc", 7680, 4320);
+        assert_eq!(plan(&eight_k, &s).unwrap_err().code(), "too_large");
     }
 
     #[test]

@@ -13,18 +13,27 @@ use serde_json::Value;
 
 use crate::error::MediaError;
 use crate::process::{self, Invocation, Stdout};
-use crate::{INPUT_FORMATS, Tools, file_url};
+use crate::{
+    AUDIO_CODECS, INPUT_FORMATS, MAX_FRAME_RATE, MAX_PIXELS, MAX_SIDE, MAX_STREAMS, PROBE_DECODERS, Tools,
+    VIDEO_CODECS, file_url, input_args,
+};
 
 /// ffprobe should answer within this for any sane file (it reads headers only).
 const PROBE_TIMEOUT: Duration = Duration::from_secs(30);
 /// The keyframe scan reads packets (no decoding) of the first [`SCAN_WINDOW_SECONDS`].
 const SCAN_TIMEOUT: Duration = Duration::from_secs(60);
-const SCAN_WINDOW_SECONDS: u32 = 60;
+/// Long enough to see the first segments' keyframes; short because it runs before the first segment exists.
+const SCAN_WINDOW_SECONDS: u32 = 20;
 /// ffprobe's JSON for a real file is a few KiB; more means a hostile file.
 const MAX_PROBE_OUTPUT: usize = 4 << 20;
 const MAX_SCAN_OUTPUT: usize = 64 << 20;
-/// Largest dimension accepted at all (H.264/HEVC top out at 8K/16K anyway).
+/// Largest dimension parsed at all (larger is "too large"; [`MAX_SIDE`] is the real limit).
 const MAX_DIMENSION: u64 = 16_384;
+/// A file must hold at least this many bytes per second of the duration it claims (800 bit/s: below
+/// any real video), so a tiny file cannot claim hours and make ffmpeg write them.
+const MIN_BYTES_PER_SECOND: f64 = 100.0;
+/// ... when it claims more than this many seconds (short clips of a still picture can be tiny).
+const MIN_RATE_AFTER_SECONDS: f64 = 60.0;
 
 /// What Flick knows about an upload.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,7 +76,7 @@ pub struct VideoStreamInfo {
     /// Interlaced (field-coded) video.
     pub interlaced: bool,
     pub bit_rate: Option<u64>,
-    /// The longest stretch without a keyframe in the first minute, when scanned (H.264 only: it
+    /// The longest stretch without a keyframe in the first 20 s, when scanned (H.264 only: it
     /// decides whether remuxed segments can be short enough).
     pub max_keyframe_interval: Option<f64>,
 }
@@ -139,20 +148,13 @@ pub async fn probe(tools: &Tools, input: &Path) -> Result<MediaInfo, MediaError>
         return Err(MediaError::NotAVideo { detail: "the file is empty".into() });
     }
     let url = file_url(input)?;
-    let args = vec![
-        "-v".into(),
-        "error".into(),
-        "-hide_banner".into(),
-        "-protocol_whitelist".into(),
-        "file".into(),
-        "-format_whitelist".into(),
-        INPUT_FORMATS.into(),
-        "-print_format".into(),
-        "json".into(),
-        "-show_entries".into(),
-        SHOW_ENTRIES.into(),
-        url.clone(),
-    ];
+    // The container is recognised from its first bytes and its demuxer forced, so ffprobe never
+    // guesses (a playlist or script is never read as one). Unrecognised content still goes to
+    // ffprobe, restricted to the same two demuxers, only to say what it is.
+    let sniffed = sniff_demuxer(input).await?;
+    let mut args: Vec<std::ffi::OsString> = vec!["-v".into(), "error".into(), "-hide_banner".into()];
+    args.extend(input_args(INPUT_FORMATS, sniffed, PROBE_DECODERS));
+    args.extend(["-print_format".into(), "json".into(), "-show_entries".into(), SHOW_ENTRIES.into(), url.clone()]);
     let out = process::run(Invocation {
         tool: "ffprobe",
         program: &tools.ffprobe,
@@ -172,6 +174,11 @@ pub async fn probe(tools: &Tools, input: &Path) -> Result<MediaInfo, MediaError>
         return Err(classify_probe_failure(out));
     }
     let mut info = media_info_from_json(&out.stdout, meta.len())?;
+    if let (Some(forced), Some(found)) = (sniffed, info.demuxer())
+        && forced != found
+    {
+        return Err(MediaError::UnsupportedFormat { format: info.container });
+    }
 
     let duration_known = info.duration_seconds > 0.0;
     if info.video.codec == "h264" || !duration_known {
@@ -186,8 +193,53 @@ pub async fn probe(tools: &Tools, input: &Path) -> Result<MediaInfo, MediaError>
             Err(e) => tracing::warn!(error = %e, "keyframe scan failed"),
         }
     }
+    check_limits(&info)?;
     tracing::debug!(?info, "probed");
     Ok(info)
+}
+
+/// The demuxer for a file's first bytes, when they are those of a container Flick accepts.
+async fn sniff_demuxer(input: &Path) -> Result<Option<&'static str>, MediaError> {
+    use tokio::io::AsyncReadExt;
+    let mut f =
+        tokio::fs::File::open(input).await.map_err(|e| MediaError::io(format!("opening {}", input.display()), e))?;
+    let mut head = Vec::with_capacity(flick_domain::upload::SNIFF_LEN);
+    (&mut f)
+        .take(flick_domain::upload::SNIFF_LEN as u64)
+        .read_to_end(&mut head)
+        .await
+        .map_err(|e| MediaError::io(format!("reading {}", input.display()), e))?;
+    Ok(flick_domain::upload::sniff(&head).map(|c| match c {
+        flick_domain::upload::Container::IsoBmff { .. } => "mov",
+        flick_domain::upload::Container::Matroska { .. } => "matroska",
+    }))
+}
+
+/// The limits checked on the probe, before anything is decoded: picture size, frame rate, and a
+/// duration the file's size can back. (Duration against the configured maximum is the plan's.)
+pub fn check_limits(info: &MediaInfo) -> Result<(), MediaError> {
+    let v = &info.video;
+    if v.width > MAX_SIDE || v.height > MAX_SIDE || u64::from(v.width) * u64::from(v.height) > MAX_PIXELS {
+        return Err(MediaError::TooLarge {
+            detail: format!("the picture is {}x{} pixels, the limit is 4K ({MAX_SIDE}x2304)", v.width, v.height),
+        });
+    }
+    if let Some(fps) = v.frame_rate
+        && fps > MAX_FRAME_RATE
+    {
+        return Err(MediaError::TooLarge { detail: format!("{fps:.0} frames per second is above {MAX_FRAME_RATE}") });
+    }
+    let d = info.duration_seconds;
+    if d > MIN_RATE_AFTER_SECONDS && (info.size_bytes as f64) < d * MIN_BYTES_PER_SECOND {
+        return Err(MediaError::TooLarge {
+            detail: format!(
+                "the file claims to last {} minutes but holds only {} bytes",
+                (d / 60.0).round(),
+                info.size_bytes
+            ),
+        });
+    }
+    Ok(())
 }
 
 const SHOW_ENTRIES: &str = "format=format_name,duration,size,bit_rate\
@@ -208,6 +260,20 @@ fn classify_probe_failure(out: process::Finished) -> MediaError {
         };
     }
     let stderr = out.stderr_tail;
+    if stderr.contains("exceeds specified max pixel count") || stderr.contains("exceeds max_pixels") {
+        return MediaError::TooLarge { detail: format!("the picture is larger than 4K ({MAX_PIXELS} pixels)") };
+    }
+    if stderr.contains("exceeds max_streams") {
+        return MediaError::TooLarge { detail: format!("the file has more than {MAX_STREAMS} streams") };
+    }
+    if let Some(line) = stderr.lines().find(|l| l.contains(") not on whitelist")) {
+        // "[png @ 0x55...] Codec (png) not on whitelist '...'"
+        let codec = line.split_once("Codec (").and_then(|(_, r)| r.split_once(')')).map_or("unknown", |(c, _)| c);
+        return MediaError::UnsupportedCodec {
+            codec: codec.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(32).collect(),
+            detail: "a stream of the file uses a codec Flick does not decode".into(),
+        };
+    }
     if let Some(line) = stderr.lines().find(|l| l.contains("Format not on whitelist")) {
         // "[mpegts @ 0x55...] Format not on whitelist '...'": the detected demuxer is in the brackets.
         let format = line
@@ -282,6 +348,9 @@ pub fn media_info_from_json(json: &[u8], size_bytes: u64) -> Result<MediaInfo, M
         .filter(|n| !n.trim().is_empty())
         .ok_or_else(|| MediaError::NotAVideo { detail: "no container format detected".into() })?;
 
+    if raw.streams.len() > MAX_STREAMS as usize {
+        return Err(MediaError::TooLarge { detail: format!("the file has {} streams", raw.streams.len()) });
+    }
     let video_raw = raw
         .streams
         .iter()
@@ -289,11 +358,13 @@ pub fn media_info_from_json(json: &[u8], size_bytes: u64) -> Result<MediaInfo, M
         .ok_or(MediaError::NoVideoStream)?;
     let video = video_stream(video_raw)?;
     let audio =
-        raw.streams.iter().filter(|s| s.codec_type.as_deref() == Some("audio")).find_map(|s| match audio_stream(s) {
-            Some(a) => Some(a),
-            None => {
-                tracing::warn!(codec = ?s.codec_name, "ignoring an unusable audio stream");
-                None
+        raw.streams.iter().filter(|s| s.codec_type.as_deref() == Some("audio")).find_map(|s| {
+            match audio_stream(s).filter(|a| AUDIO_CODECS.contains(&a.codec.as_str())) {
+                Some(a) => Some(a),
+                None => {
+                    tracing::warn!(codec = ?s.codec_name, "ignoring an unusable audio stream");
+                    None
+                }
             }
         });
 
@@ -306,6 +377,12 @@ fn video_stream(s: &RawStream) -> Result<VideoStreamInfo, MediaError> {
         codec: s.codec_name.clone().unwrap_or_else(|| "unknown".into()),
         detail: "ffprobe does not know this video codec".into(),
     })?;
+    if !VIDEO_CODECS.contains(&codec.as_str()) {
+        return Err(MediaError::UnsupportedCodec {
+            detail: format!("only {} video is accepted", VIDEO_CODECS.join(", ")),
+            codec,
+        });
+    }
     let index = uint(&s.index, u64::from(u32::MAX))
         .ok_or_else(|| MediaError::NotAVideo { detail: "the video stream has no index".into() })?
         as u32;
@@ -495,7 +572,7 @@ struct KeyframeScan {
     duration: Option<f64>,
 }
 
-/// Lists the video packets (timestamps and key flags only; nothing is decoded) of the first minute,
+/// Lists the video packets (timestamps and key flags only; nothing is decoded) of the first 20 s,
 /// or of the whole file when `whole` (to measure a duration the container does not state).
 async fn scan_keyframes(
     tools: &Tools,
@@ -503,18 +580,8 @@ async fn scan_keyframes(
     info: &MediaInfo,
     whole: bool,
 ) -> Result<KeyframeScan, MediaError> {
-    let mut args: Vec<std::ffi::OsString> = vec![
-        "-v".into(),
-        "error".into(),
-        "-hide_banner".into(),
-        "-protocol_whitelist".into(),
-        "file".into(),
-        "-format_whitelist".into(),
-        INPUT_FORMATS.into(),
-    ];
-    if let Some(f) = info.demuxer() {
-        args.extend(["-f".into(), f.into()]);
-    }
+    let mut args: Vec<std::ffi::OsString> = vec!["-v".into(), "error".into(), "-hide_banner".into()];
+    args.extend(input_args(INPUT_FORMATS, info.demuxer(), PROBE_DECODERS));
     args.extend([
         "-select_streams".into(),
         info.video.index.to_string().into(),

@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::error::MediaError;
 use crate::probe::MediaInfo;
 use crate::process::{self, Invocation, Stdout};
-use crate::{INPUT_FORMATS, Tools, file_url};
+use crate::{DECODERS, INPUT_FORMATS, Tools, file_url, input_args};
 
 /// Widest thumbnail (share previews and the player poster do not need more).
 const MAX_WIDTH: u32 = 640;
@@ -94,13 +94,11 @@ async fn run_once(
     timeout: Duration,
 ) -> Result<(), MediaError> {
     let _ = tokio::fs::remove_file(tmp).await;
-    let mut args: Vec<OsString> = ["-nostdin", "-hide_banner", "-loglevel", "error", "-y"].map(OsString::from).to_vec();
+    let mut args: Vec<OsString> =
+        ["-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-xerror"].map(OsString::from).to_vec();
     // Input seeking: jumps to the keyframe before `at`, then decodes up to it (accurate_seek).
     args.extend(["-ss".into(), format!("{at:.3}").into()]);
-    args.extend(["-protocol_whitelist".into(), "file".into(), "-format_whitelist".into(), source.formats.into()]);
-    if let Some(d) = source.demuxer {
-        args.extend(["-f".into(), d.into()]);
-    }
+    args.extend(input_args(source.formats, source.demuxer, DECODERS));
     args.push("-i".into());
     args.push(file_url(source.path)?);
     let map = source.stream.map_or_else(|| "0:v:0".to_owned(), |i| format!("0:{i}"));
@@ -115,6 +113,8 @@ async fn run_once(
             "-dn",
             "-map_metadata",
             "-1",
+            "-map_metadata:s",
+            "-1",
             "-map_chapters",
             "-1",
             "-frames:v",
@@ -125,6 +125,8 @@ async fn run_once(
             "mjpeg",
             "-q:v",
             "4",
+            "-fflags",
+            "+bitexact",
             "-f",
             "mjpeg",
         ]

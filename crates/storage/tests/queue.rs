@@ -1,14 +1,15 @@
-//! The SQLite `JobQueue` against real database files: leases, retries, concurrency and wake-ups.
+//! The `JobQueue` against a real database (SQLite, or PostgreSQL when `FLICK_TEST_DATABASE_URL` names a server):
+//! leases, retries, concurrency and wake-ups.
 
 mod common;
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use common::{fresh_db, fresh_db_with};
+use common::{backend, force_sql, fresh_db, fresh_db_with};
 use flick_domain::VideoId;
 use flick_domain::ports::{JobKind, JobOutcome, JobQueue};
-use flick_storage::QueueSettings;
+use flick_storage::{Backend, Database, QueueSettings, open_database};
 
 const LEASE: Duration = Duration::from_secs(60);
 
@@ -249,4 +250,198 @@ async fn wait_for_work_wakes_when_a_backoff_ends() {
     let waited = start.elapsed();
     assert!(waited < Duration::from_secs(5), "woke for the retry after {waited:?}");
     assert!(db.claim("w", LEASE).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn a_corrupt_job_row_is_set_aside_not_claimed_forever() {
+    let (fresh, db) = fresh_db().await;
+    let bad = VideoId::new();
+    let good = VideoId::new();
+    let columns = "video_id, kind, state, attempts, run_at, created_at";
+    force_sql(
+        &fresh,
+        &format!("INSERT INTO jobs ({columns}) VALUES ('{bad}', 'exploded', 'queued', 0, 0, 0)"),
+        &format!("INSERT INTO jobs ({columns}) VALUES ('{bad}', 'exploded', 'queued', 0, now(), now())"),
+    )
+    .await;
+    db.enqueue(good, JobKind::Process).await.unwrap();
+    let job = db.claim("w", LEASE).await.unwrap().expect("the good job behind the corrupt one");
+    assert_eq!(job.video_id, good);
+    assert!(db.claim("w", LEASE).await.unwrap().is_none(), "the corrupt job is not claimable any more");
+    let reason = db.last_error_of(job.id - 1).await.unwrap().unwrap_or_default();
+    assert!(reason.contains("corrupt") && reason.contains("exploded"), "{reason}");
+}
+
+/// Two processes sharing one PostgreSQL database (two pools, two listeners); `None` on SQLite, whose queue is
+/// for one process.
+async fn two_processes(settings: QueueSettings) -> Option<(common::Fresh, Database, Database)> {
+    if backend() != Backend::Postgres {
+        eprintln!("skipped: the SQLite queue serves one process (set {} to test PostgreSQL)", common::ENV);
+        return None;
+    }
+    let (fresh, a) = fresh_db_with(settings).await;
+    let b = open_database(&fresh.url, settings).await.unwrap();
+    Some((fresh, a, b))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn claimers_in_two_processes_never_share_a_job() {
+    let Some((_fresh, a, b)) = two_processes(QueueSettings::default()).await else { return };
+    let mut enqueued = HashSet::new();
+    for i in 0..60 {
+        let v = VideoId::new();
+        // Enqueued through both.
+        if i % 2 == 0 { &a } else { &b }.enqueue(v, JobKind::Process).await.unwrap();
+        enqueued.insert(v);
+    }
+    let tasks: Vec<_> = (0..16)
+        .map(|n| {
+            let db = if n % 2 == 0 { a.clone() } else { b.clone() };
+            tokio::spawn(async move {
+                let mut mine = Vec::new();
+                while let Some(job) = db.claim(&format!("host-{}/worker-{n}", n % 2), LEASE).await.unwrap() {
+                    mine.push(job);
+                }
+                mine
+            })
+        })
+        .collect();
+    let mut claimed = Vec::new();
+    for t in tasks {
+        claimed.extend(t.await.unwrap());
+    }
+    let ids: HashSet<_> = claimed.iter().map(|j| j.id).collect();
+    assert_eq!((claimed.len(), ids.len()), (60, 60), "every job claimed exactly once");
+    assert_eq!(claimed.iter().map(|j| j.video_id).collect::<HashSet<_>>(), enqueued);
+}
+
+/// Waits (up to 30 s) in `waiter` on a task; returns how long it waited.
+fn wait_in(waiter: &Database) -> tokio::task::JoinHandle<Duration> {
+    let waiter = waiter.clone();
+    tokio::spawn(async move {
+        let start = Instant::now();
+        waiter.wait_for_work(Duration::from_secs(30)).await;
+        start.elapsed()
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notify_wakes_a_worker_in_another_process_on_enqueue_retry_and_release() {
+    let settings = QueueSettings { max_attempts: 3, backoff_base: Duration::ZERO, backoff_cap: Duration::ZERO };
+    let Some((_fresh, a, b)) = two_processes(settings).await else { return };
+
+    // Enqueue in B wakes A.
+    let waiter = wait_in(&a);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!waiter.is_finished(), "nothing to do yet");
+    b.enqueue(VideoId::new(), JobKind::Process).await.unwrap();
+    let waited = tokio::time::timeout(Duration::from_secs(10), waiter).await.expect("woken").unwrap();
+    assert!(waited < Duration::from_secs(5), "enqueue: waited {waited:?}");
+
+    // A failure that will be retried, in B, wakes A.
+    let job = b.claim("b/w", LEASE).await.unwrap().unwrap();
+    let waiter = wait_in(&a);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!waiter.is_finished(), "the only job is running under a live lease");
+    assert!(matches!(b.fail(&job, "transient", true).await.unwrap(), JobOutcome::WillRetry { .. }));
+    let waited = tokio::time::timeout(Duration::from_secs(10), waiter).await.expect("woken").unwrap();
+    assert!(waited < Duration::from_secs(5), "retry: waited {waited:?}");
+
+    // Releasing a dead node's leases, from B, wakes A.
+    let job = a.claim("dead/w", LEASE).await.unwrap().unwrap();
+    let waiter = wait_in(&a);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!waiter.is_finished());
+    assert_eq!(b.release_leases_of("dead/").await.unwrap(), 1);
+    let waited = tokio::time::timeout(Duration::from_secs(10), waiter).await.expect("woken").unwrap();
+    assert!(waited < Duration::from_secs(5), "release: waited {waited:?}");
+    assert_eq!(a.claim("a/w", LEASE).await.unwrap().unwrap().id, job.id);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_listener_reconnects_when_its_connection_is_killed() {
+    let Some((fresh, a, b)) = two_processes(QueueSettings::default()).await else { return };
+    // Kill A's (and B's) listening connections while the database refuses new connections, as a server restart or
+    // a network cut would: sqlx's own immediate reconnection fails, and the listener must keep trying on its own.
+    // (From another database: a database cannot refuse connections while the one asking is in it.)
+    let name = fresh.url.rsplit('/').next().unwrap().to_owned();
+    let admin_url = common::with_database(&fresh.url, "postgres");
+    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url).await.unwrap();
+    sqlx::raw_sql(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false")).execute(&mut admin).await.unwrap();
+    let killed: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = $1 AND query LIKE 'LISTEN%') AS t",
+    )
+    .bind(&name)
+    .fetch_one(&mut admin)
+    .await
+    .unwrap();
+    assert_eq!(killed, 2, "one listener per process");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    sqlx::raw_sql(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true")).execute(&mut admin).await.unwrap();
+
+    // Once reconnected (well within a few seconds), a notification from B reaches A again.
+    let mut listening = 0;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        listening = sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'LISTEN%'",
+        )
+        .bind(&name)
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+        if listening == 2 {
+            break;
+        }
+    }
+    assert_eq!(listening, 2, "both listeners reconnected");
+    let waiter = wait_in(&a);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!waiter.is_finished(), "nothing to do yet");
+    b.enqueue(VideoId::new(), JobKind::Process).await.unwrap();
+    let waited = tokio::time::timeout(Duration::from_secs(10), waiter).await.expect("woken").unwrap();
+    assert!(waited < Duration::from_secs(5), "waited {waited:?}");
+}
+
+#[tokio::test]
+async fn a_dead_process_lease_is_swept_by_another_process() {
+    let Some((_fresh, a, b)) = two_processes(QueueSettings::default()).await else { return };
+    let v = VideoId::new();
+    a.enqueue(v, JobKind::Process).await.unwrap();
+    let lost = a.claim("a/w", Duration::from_millis(300)).await.unwrap().unwrap();
+    // Process A dies: no more heartbeats, no release.
+    a.close().await;
+    drop(a);
+    assert!(b.claim("b/w", LEASE).await.unwrap().is_none(), "lease still running");
+    b.wait_for_work(Duration::from_secs(10)).await; // wakes when the lease lapses
+    let job = b.claim("b/w", LEASE).await.unwrap().expect("stale lease reclaimed");
+    assert_eq!((job.id, job.attempt), (lost.id, 2));
+    assert!(!b.heartbeat(&lost, LEASE).await.unwrap(), "the dead claim is void");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_skips_a_job_another_transaction_holds_instead_of_waiting() {
+    let Some((fresh, a, _b)) = two_processes(QueueSettings::default()).await else { return };
+    let first = VideoId::new();
+    let second = VideoId::new();
+    a.enqueue(first, JobKind::Process).await.unwrap();
+    a.enqueue(second, JobKind::Process).await.unwrap();
+    // Another process is in the middle of claiming the first job: its row is locked until that transaction ends.
+    let mut other = <sqlx::PgConnection as sqlx::Connection>::connect(&fresh.url).await.unwrap();
+    sqlx::raw_sql("BEGIN").execute(&mut other).await.unwrap();
+    sqlx::query("SELECT id FROM jobs WHERE video_id = $1 FOR UPDATE")
+        .bind(first.to_string())
+        .fetch_one(&mut other)
+        .await
+        .unwrap();
+    // Without SKIP LOCKED this claim would queue behind that lock (every idle worker would, on every claim).
+    let job = tokio::time::timeout(Duration::from_secs(3), a.claim("w", LEASE))
+        .await
+        .expect("claim must not wait for the locked row")
+        .unwrap()
+        .expect("the unlocked job");
+    assert_eq!(job.video_id, second);
+    sqlx::raw_sql("ROLLBACK").execute(&mut other).await.unwrap();
+    assert_eq!(a.claim("w", LEASE).await.unwrap().unwrap().video_id, first);
 }

@@ -1,14 +1,15 @@
-//! The SQLite `Repo` against real database files.
+//! The `Repo` (and `UploadRepo`) against a real database (SQLite, or PostgreSQL when `FLICK_TEST_DATABASE_URL`
+//! names a server).
 
 mod common;
 
 use std::time::Duration;
 
 use chrono::Utc;
-use common::{db_url, fresh_db};
-use flick_domain::ports::{Repo, RepoError};
+use common::{force_sql, fresh_db, fresh_url};
+use flick_domain::ports::{Repo, RepoError, UploadRecord, UploadRepo};
 use flick_domain::{NewVideo, VideoFailure, VideoId, VideoStatus, VideoUpdate};
-use flick_storage::SqliteDb;
+use flick_storage::{SqliteDb, open_database};
 
 fn new_video(name: &str) -> NewVideo {
     NewVideo {
@@ -189,23 +190,106 @@ async fn start_up_queries_find_processing_and_thumbnail_less_videos() {
 
 #[tokio::test]
 async fn records_survive_close_and_reopen() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = db_url(&dir);
+    let fresh = fresh_url().await;
     let new = new_video("keep.mp4");
     let stored = {
-        let db = SqliteDb::open(&url).await.unwrap();
+        let db = open_database(&fresh.url, 3u32).await.unwrap();
         db.insert_video(&new).await.unwrap();
         db.update_video(new.id, &VideoUpdate::failed("c", "m")).await.unwrap();
         let v = db.get_video(new.id).await.unwrap().unwrap();
         db.close().await;
         v
     };
-    assert!(dir.path().join("data/flick.db").is_file());
-    let db = SqliteDb::open(&url).await.unwrap();
+    // Migrations are idempotent: opening again applies none and keeps the data.
+    let db = open_database(&fresh.url, 3u32).await.unwrap();
     assert_eq!(db.get_video(new.id).await.unwrap(), Some(stored));
 }
 
 #[tokio::test]
 async fn open_refuses_a_bad_url() {
     assert!(SqliteDb::open("postgres://nope").await.is_err());
+    assert!(flick_storage::PgDb::open("sqlite://nope.db").await.is_err());
+    let err = open_database("mysql://user:secret@host/db", 3u32).await.unwrap_err().to_string();
+    assert!(err.contains("unsupported database scheme") && !err.contains("secret"), "{err}");
+}
+
+#[tokio::test]
+async fn a_corrupt_status_is_reported_not_panicked() {
+    let (fresh, db) = fresh_db().await;
+    let id = VideoId::new();
+    force_video(&fresh, &id.to_string(), "exploded").await;
+    assert!(matches!(db.get_video(id).await, Err(RepoError::Corrupt(m)) if m.contains("exploded")));
+    assert!(matches!(db.list_videos(10, 0).await, Err(RepoError::Corrupt(_))));
+}
+
+#[tokio::test]
+async fn a_corrupt_id_is_reported_not_panicked() {
+    let (fresh, db) = fresh_db().await;
+    force_video(&fresh, "../../etc/passwd", "processing").await;
+    assert!(matches!(db.list_videos(10, 0).await, Err(RepoError::Corrupt(m)) if m.contains("passwd")));
+    assert!(matches!(db.processing_video_ids().await, Err(RepoError::Corrupt(_))));
+}
+
+#[tokio::test]
+async fn a_negative_size_or_dimension_is_corrupt() {
+    let (fresh, db) = fresh_db().await;
+    let id = VideoId::new();
+    force_video(&fresh, &id.to_string(), "ready").await;
+    force_sql(
+        &fresh,
+        &format!("UPDATE videos SET width = -1 WHERE id = '{id}'"),
+        &format!("UPDATE videos SET width = -1 WHERE id = '{id}'"),
+    )
+    .await;
+    assert!(matches!(db.get_video(id).await, Err(RepoError::Corrupt(m)) if m.contains("width")));
+    force_sql(
+        &fresh,
+        &format!("UPDATE videos SET width = 1, size_bytes = -5 WHERE id = '{id}'"),
+        &format!("UPDATE videos SET width = 1, size_bytes = -5 WHERE id = '{id}'"),
+    )
+    .await;
+    assert!(matches!(db.get_video(id).await, Err(RepoError::Corrupt(m)) if m.contains("size")));
+}
+
+/// Writes a video row the CHECK constraints would refuse.
+async fn force_video(fresh: &common::Fresh, id: &str, status: &str) {
+    let columns = "id, original_name, size_bytes, status, manage_token_hash, created_at, updated_at";
+    force_sql(
+        fresh,
+        &format!("INSERT INTO videos ({columns}) VALUES ('{id}', 'x.mp4', 1, '{status}', 'h', 0, 0)"),
+        &format!("INSERT INTO videos ({columns}) VALUES ('{id}', 'x.mp4', 1, '{status}', 'h', now(), now())"),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn uploads_round_trip_advance_and_expire() {
+    let (_fresh, db) = fresh_db().await;
+    let now = chrono::DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).unwrap();
+    let id = VideoId::new();
+    let record = UploadRecord {
+        id,
+        length: 100,
+        offset: 0,
+        file_name: Some("a.mp4".into()),
+        metadata: Some("filename YS5tcDQ=".into()),
+        manage_token_hash: "h".into(),
+        created_at: now,
+        expires_at: now + chrono::Duration::seconds(60),
+    };
+    db.create_upload(&record).await.unwrap();
+    assert!(matches!(db.create_upload(&record).await, Err(RepoError::Duplicate)));
+    assert_eq!(db.get_upload(id).await.unwrap(), Some(record.clone()));
+    assert!(db.set_upload_offset(id, 40, now + chrono::Duration::seconds(120)).await.unwrap());
+    assert_eq!(db.get_upload(id).await.unwrap().unwrap().offset, 40);
+    // The CHECK keeps an offset past the length out of the table.
+    assert!(db.set_upload_offset(id, 101, now).await.is_err());
+    assert!(!db.set_upload_offset(VideoId::new(), 1, now).await.unwrap());
+    assert!(db.expired_uploads(now + chrono::Duration::seconds(119)).await.unwrap().is_empty());
+    assert_eq!(db.expired_uploads(now + chrono::Duration::seconds(120)).await.unwrap(), vec![id]);
+    assert!(db.upload_exists(id).await.unwrap());
+    assert!(db.delete_upload(id).await.unwrap());
+    assert!(!db.delete_upload(id).await.unwrap());
+    assert!(!db.upload_exists(id).await.unwrap());
+    assert_eq!(db.get_upload(id).await.unwrap(), None);
 }

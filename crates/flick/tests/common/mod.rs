@@ -63,6 +63,9 @@ impl Server {
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
+        if let Some(url) = postgres_database_for(data_dir) {
+            cmd.env("FLICK_STORAGE__DATABASE_URL", url);
+        }
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -108,6 +111,53 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.kill9();
     }
+}
+
+/// With `FLICK_TEST_DATABASE_URL` set to a PostgreSQL server (`make test-postgres`): the database of the server on
+/// `data_dir`, created empty on its first start (a restart on the same data dir finds the same one, recorded in a
+/// file beside the data dir). `None` (SQLite in the data dir) otherwise.
+pub fn postgres_database_for(data_dir: &Path) -> Option<String> {
+    let server = std::env::var("FLICK_TEST_DATABASE_URL").ok()?;
+    if !(server.starts_with("postgres://") || server.starts_with("postgresql://")) {
+        return None;
+    }
+    let record = data_dir.with_extension("database-url");
+    if let Ok(url) = std::fs::read_to_string(&record) {
+        return Some(url);
+    }
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = format!("flick_e2e_{}_{nanos}_{n}", std::process::id());
+    psql(&server, &format!("CREATE DATABASE {name}"));
+    // The server's URL with the new database's name as its path.
+    let (base, query) = server.split_once('?').map_or((server.as_str(), ""), |(b, q)| (b, q));
+    let host_start = base.find("://").map_or(0, |i| i + 3);
+    let host_end = base[host_start..].find('/').map_or(base.len(), |i| host_start + i);
+    let url = format!("{}/{name}{}{query}", &base[..host_end], if query.is_empty() { "" } else { "?" });
+    std::fs::write(&record, &url).expect("record the test database");
+    Some(url)
+}
+
+/// Runs SQL on the database of the server on `data_dir` (PostgreSQL or its SQLite file), as an operator would.
+pub fn run_sql(data_dir: &Path, sql: &str) {
+    match postgres_database_for(data_dir) {
+        Some(url) => psql(&url, sql),
+        None => {
+            let out = Command::new("python3")
+                .args(["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()"])
+                .arg(data_dir.join("flick.db"))
+                .arg(sql)
+                .output()
+                .expect("python3");
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        }
+    }
+}
+
+fn psql(url: &str, sql: &str) {
+    let out = Command::new("psql").args(["-X", "-q", "-v", "ON_ERROR_STOP=1", url, "-c", sql]).output().expect("psql");
+    assert!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 pub fn client() -> reqwest::Client {

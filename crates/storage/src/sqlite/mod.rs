@@ -1,8 +1,10 @@
-//! The SQLite adapter: one database file holds the video records ([`Repo`](flick_domain::ports::Repo))
-//! and the job queue ([`JobQueue`](flick_domain::ports::JobQueue)), behind one connection pool.
+//! The SQLite adapter: one database file holds the video records ([`Repo`](flick_domain::ports::Repo)),
+//! the uploads in progress ([`UploadRepo`](flick_domain::ports::UploadRepo)) and the job queue
+//! ([`JobQueue`](flick_domain::ports::JobQueue)), behind one connection pool.
 
 mod queue;
 mod repo;
+mod uploads;
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -12,6 +14,8 @@ use std::time::Duration;
 use chrono::Utc;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use tokio::sync::Notify;
+
+pub use crate::queue_settings::QueueSettings;
 
 /// Migrations embedded at build time from `migrations/sqlite/`.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -33,39 +37,6 @@ pub enum OpenError {
     Connect(#[source] sqlx::Error),
     #[error("cannot migrate the database: {0}")]
     Migrate(#[source] sqlx::migrate::MigrateError),
-}
-
-/// How the job queue retries failed jobs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct QueueSettings {
-    /// Claims a job gets before a retryable failure is given up (at least 1).
-    pub max_attempts: u32,
-    /// Backoff after the first failed attempt; each further attempt waits 4 times longer.
-    pub backoff_base: Duration,
-    /// Longest backoff.
-    pub backoff_cap: Duration,
-}
-
-impl Default for QueueSettings {
-    fn default() -> Self {
-        QueueSettings { max_attempts: 3, backoff_base: Duration::from_secs(2), backoff_cap: Duration::from_secs(300) }
-    }
-}
-
-impl From<u32> for QueueSettings {
-    /// The default settings with `max_attempts` attempts.
-    fn from(max_attempts: u32) -> Self {
-        QueueSettings { max_attempts, ..QueueSettings::default() }
-    }
-}
-
-impl QueueSettings {
-    /// The wait before retrying after failed attempt number `attempt` (1-based): base * 4^(attempt-1), capped.
-    pub fn backoff(&self, attempt: u32) -> Duration {
-        let exponent = attempt.saturating_sub(1).min(31);
-        let factor = 4u32.checked_pow(exponent).unwrap_or(u32::MAX);
-        self.backoff_base.checked_mul(factor).unwrap_or(self.backoff_cap).min(self.backoff_cap)
-    }
 }
 
 /// The SQLite database behind Flick's records and job queue. Cheap to clone: clones share the pool.

@@ -1,0 +1,344 @@
+#!/usr/bin/env python3
+"""Flick's benchmark: time-to-stream, ingest and serving, each beside a reference measured in the same run.
+
+    python3 bench/bench.py          # the full run (`make bench`): inputs from bench/inputs.sh full
+    python3 bench/bench.py --smoke  # one short input, one run, about a minute (`make bench-smoke`)
+
+Writes target/bench/report.md, report.json and ttfp.svg (the smoke run: target/bench/smoke/). Settings (environment):
+    BENCH_RUNS=3              runs per input (medians are reported)
+    BENCH_RUNS_LARGE=2        runs for the ~1 GB inputs (TTFP and ingest)
+    BENCH_REF_MAX_SECONDS=180 the reference's total time is extrapolated from its progress past this
+    BENCH_WRK_SECONDS=10      length of each wrk run
+    BENCH_API_SECONDS=10      length of each status-API latency window
+    BENCH_ONLY=ttfp,scaling,ingest,serving,api   a subset of sections
+    FLICK_BIN=target/release/flick
+Exits non-zero when the harness itself fails (a video never plays, a tool is missing); missed targets are
+reported, not errors: machines are shared and noisy, and CI must not turn timing into flaky failures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from flickbench import ingest, report, serving
+from flickbench.machine import git_describe, load_average, machine
+from flickbench.reference import probe_duration, reference_command, run_reference
+from flickbench.server import Flick
+from flickbench.stream import measure_flick, video_status, wait_ready
+
+ROOT = Path(__file__).resolve().parent.parent
+SECTIONS = ("ttfp", "scaling", "ingest", "serving", "api")
+
+
+@dataclass(frozen=True)
+class Input:
+    name: str  # file stem in target/bench/inputs (made by bench/inputs.sh)
+    ext: str
+    label: str
+    kind: str  # "remux" (H.264/AAC: Flick copies it) or "reencode"
+    large: bool = False  # ~1 GB: fewer runs
+
+    @property
+    def file(self) -> str:
+        return f"{self.name}.{self.ext}"
+
+
+H264_60S = Input("h264_1080p_60s", "mp4", "60 s 1080p H.264/AAC MP4, index at end", "remux")
+H264_1GB = Input("h264_1080p_1gb", "mp4", "≈1 GB 1080p H.264/AAC MP4 (10 min)", "remux", large=True)
+HEVC_60S = Input("hevc_1080p_60s", "mov", "60 s 1080p HEVC MOV", "reencode")
+FULL_INPUTS = [
+    H264_60S,
+    H264_1GB,
+    HEVC_60S,
+    Input("vp9_1080p_60s", "webm", "60 s 1080p VP9/Opus WebM", "reencode"),
+    Input("h264_4k_30s", "mp4", "30 s 4K H.264/AAC MP4", "remux"),
+]
+# TTFP of the remux path against size: cuts of the 1 GB file (the 60 s and 1 GB inputs are reused).
+SCALING_INPUTS = [
+    Input("h264_cut_50mb", "mp4", "50 MB cut", "remux"),
+    H264_60S,
+    Input("h264_cut_250mb", "mp4", "250 MB cut", "remux"),
+    H264_1GB,
+]
+SMOKE_INPUT = Input("h264_720p_10s", "mp4", "10 s 720p H.264/AAC MP4", "remux")
+
+
+@dataclass(frozen=True)
+class Settings:
+    smoke: bool
+    runs: int
+    runs_large: int
+    ref_max_seconds: float
+    wrk_seconds: int
+    api_seconds: float
+    sections: tuple[str, ...]
+    flick_bin: Path
+    out: Path
+    poll: float = 0.020  # the issue's polling interval
+    connections: int = 64
+
+    @staticmethod
+    def from_env(smoke: bool) -> "Settings":
+        env = os.environ.get
+        only = tuple(s for s in env("BENCH_ONLY", ",".join(SECTIONS)).split(",") if s)
+        unknown = set(only) - set(SECTIONS)
+        if unknown:
+            sys.exit(f"BENCH_ONLY: unknown sections {sorted(unknown)} (known: {', '.join(SECTIONS)})")
+        return Settings(
+            smoke=smoke,
+            runs=int(env("BENCH_RUNS", "1" if smoke else "3")),
+            runs_large=int(env("BENCH_RUNS_LARGE", "1" if smoke else "2")),
+            ref_max_seconds=float(env("BENCH_REF_MAX_SECONDS", "60" if smoke else "180")),
+            wrk_seconds=int(env("BENCH_WRK_SECONDS", "10")),
+            api_seconds=float(env("BENCH_API_SECONDS", "10")),
+            # The smoke run keeps to what a CI machine has after `make deps`: no wrk, nginx or 1 GB files.
+            sections=tuple(s for s in only if not smoke or s in ("ttfp", "ingest")),
+            flick_bin=Path(env("FLICK_BIN", str(ROOT / "target/release/flick"))),
+            out=Path(env("BENCH_OUT", str(ROOT / "target/bench"))),
+        )
+
+    @property
+    def inputs_dir(self) -> Path:
+        return self.out / "inputs"
+
+    @property
+    def reports(self) -> Path:
+        # The smoke run writes beside the full report, never over it.
+        return self.out / "smoke" if self.smoke else self.out
+
+    @property
+    def scratch(self) -> Path:
+        return self.out / "scratch"
+
+    def log(self, name: str) -> Path:
+        return self.out / "logs" / f"{name}.log"
+
+    def path(self, inp: Input) -> Path:
+        p = self.inputs_dir / inp.file
+        if not p.exists():
+            sys.exit(f"missing input {p}: run bench/inputs.sh {'smoke' if self.smoke else 'full'}")
+        return p
+
+    def runs_for(self, inp: Input) -> int:
+        return self.runs_large if inp.large else self.runs
+
+
+def say(msg: str) -> None:
+    print(f"[bench {datetime.now():%H:%M:%S}] {msg}", file=sys.stderr, flush=True)
+
+
+# --- sections ---------------------------------------------------------------------------------------
+
+def section_ttfp(s: Settings, inputs: list[Input]) -> list[dict]:
+    """Per input, alternating: Flick (upload → playable → ready), then the reference on the same file.
+    The reference runs to its end once per input (its total time) and only to its first segment after."""
+    entries = []
+    with Flick(s.flick_bin, s.scratch, s.log("ttfp")) as flick:
+        for inp in inputs:
+            path = s.path(inp)
+            duration = probe_duration(path)
+            entry = {"name": inp.name, "label": inp.label, "kind": inp.kind, "large": inp.large,
+                     "duration": duration, "bytes": path.stat().st_size, "flick": [], "reference": []}
+            for run in range(s.runs_for(inp)):
+                f = measure_flick(flick, path, duration, s.poll)
+                r = run_reference(path, s.scratch, duration, full=run == 0, cap_seconds=s.ref_max_seconds,
+                                  poll=s.poll)
+                entry["flick"].append(asdict(f))
+                entry["reference"].append(asdict(r))
+                say(f"{inp.name} run {run + 1}: Flick upload {f.upload:.2f} s, TTFP {f.ttfp:.3f} s, "
+                    f"ready {f.ready:.2f} s | reference first segment {r.first_segment:.2f} s"
+                    + (f", total {r.total:.1f} s{' (est.)' if r.estimated else ''}" if r.total else ""))
+            entries.append(entry)
+    return entries
+
+
+def section_scaling(s: Settings, ttfp_entries: list[dict]) -> list[dict]:
+    """TTFP of the remux path at growing sizes; inputs already measured in the TTFP section are reused."""
+    done = {e["name"]: e for e in ttfp_entries}
+    entries = []
+    with Flick(s.flick_bin, s.scratch, s.log("scaling")) as flick:
+        for inp in SCALING_INPUTS:
+            path = s.path(inp)
+            size, duration = path.stat().st_size, probe_duration(path)
+            label = f"{size / report.MB:.0f} MB remux ({duration:.0f} s of 1080p)"
+            if inp.name in done:
+                e = done[inp.name]
+                flick_ttfp = [r["ttfp"] for r in e["flick"]]
+                ref_first = [r["first_segment"] for r in e["reference"]]
+            else:
+                flick_ttfp, ref_first = [], []
+                for run in range(s.runs_for(inp)):
+                    flick_ttfp.append(measure_flick(flick, path, duration, s.poll).ttfp)
+                    ref_first.append(run_reference(path, s.scratch, duration, False, s.ref_max_seconds,
+                                                   s.poll).first_segment)
+                    say(f"{inp.name} run {run + 1}: Flick TTFP {flick_ttfp[-1]:.3f} s | "
+                        f"reference first segment {ref_first[-1]:.2f} s")
+            entries.append({"name": inp.name, "label": label, "bytes": size, "duration": duration,
+                            "flick_ttfp": flick_ttfp, "reference_first": ref_first})
+    return entries
+
+
+def section_ingest(s: Settings, inp: Input) -> dict:
+    """The same file through POST /api/upload, through tus (when the server has it), and through dd."""
+    path = s.path(inp)
+    result = {"input": inp.label, "bytes": path.stat().st_size, "dd": [], "raw": [], "tus": None,
+              "idle_rss": ingest.idle_rss(s.flick_bin, s.scratch, s.log("ingest"))}
+    for run in range(s.runs_for(inp)):
+        dd = ingest.dd_write(path, s.scratch)
+        raw = ingest.raw_upload(s.flick_bin, path, s.scratch, s.log("ingest"))
+        result["dd"].append(asdict(dd))
+        result["raw"].append(asdict(raw))
+        say(f"ingest run {run + 1}: dd {dd.seconds:.2f} s | POST {raw.seconds:.2f} s, "
+            f"peak RSS {raw.peak_rss / 2**20:.1f} MiB")
+    tus = ingest.tus_upload(s.flick_bin, path, s.scratch, s.log("ingest"))
+    if tus is None:
+        say("ingest: tus not available (OPTIONS /api/uploads did not answer 204 with Tus-Version)")
+    else:
+        result["tus"] = [asdict(tus)]
+        for _ in range(s.runs_for(inp) - 1):
+            result["tus"].append(asdict(ingest.tus_upload(s.flick_bin, path, s.scratch, s.log("ingest"))))
+        say(f"ingest: tus {[round(t['seconds'], 2) for t in result['tus']]} s")
+    return result
+
+
+def section_serving(s: Settings, inp: Input) -> dict:
+    """wrk over every segment of one video, against Flick and against nginx serving the very same files."""
+    with Flick(s.flick_bin, s.scratch, s.log("serving")) as flick:
+        video, _, _ = flick.upload(s.path(inp))
+        wait_ready(flick, video["id"], limit=300)
+        hls_dir = flick.data_dir / "hls" / video["id"]
+        segments = sorted(p for p in hls_dir.glob("seg_*.ts"))
+        paths = [f"/streams/{video['id']}/{p.name}" for p in segments]
+        script = serving.wrk_script(paths, s.scratch / "segments.lua")
+        result = {"segments": len(segments), "segment_bytes": sum(p.stat().st_size for p in segments) / len(segments),
+                  "connections": s.connections, "seconds": s.wrk_seconds, "flick": [], "nginx": []}
+        with serving.Nginx(hls_dir, video["id"], s.scratch) as nginx:
+            # Warm-up: both read the same files, so whoever goes first would pay for the page cache.
+            serving.run_wrk(nginx.base, script, s.connections, 2)
+            serving.run_wrk(flick.base, script, s.connections, 2)
+            for run in range(s.runs):
+                # Alternate who goes first, so a drift in the machine's load does not favour one side.
+                order = [("nginx", nginx.base), ("flick", flick.base)]
+                for name, base in order if run % 2 == 0 else reversed(order):
+                    result[name].append(asdict(serving.run_wrk(base, script, s.connections, s.wrk_seconds)))
+                say(f"serving run {run + 1}: Flick {result['flick'][-1]['rps']:.0f} req/s, "
+                    f"nginx {result['nginx'][-1]['rps']:.0f} req/s")
+    return result
+
+
+def section_api(s: Settings, status_input: Input, encode_input: Input) -> dict:
+    """p99 of GET /api/video/{id} idle, then while two re-encodes run (two uploads in flight at once)."""
+    with Flick(s.flick_bin, s.scratch, s.log("api")) as flick:
+        video, _, _ = flick.upload(s.path(status_input))
+        wait_ready(flick, video["id"], limit=300)
+        path = f"/api/video/{video['id']}"
+        idle = serving.latency_samples(flick, path, s.api_seconds, every=s.poll)
+        encodes = [flick.upload(s.path(encode_input))[0] for _ in range(2)]
+        _wait_encoding(flick, [e["id"] for e in encodes])
+        loaded = serving.latency_samples(flick, path, s.api_seconds, every=s.poll)
+        still = all(video_status(flick, e["id"]) == "processing" for e in encodes)
+        result = {"input": encode_input.label, "idle": serving.summary(idle), "loaded": serving.summary(loaded),
+                  "encodes_ran_throughout": still}
+    say(f"api: idle p99 {result['idle']['p99_ms']:.1f} ms, under 2 encodes p99 {result['loaded']['p99_ms']:.1f} ms"
+        f" (encodes still running at the end: {still})")
+    return result
+
+
+def _wait_encoding(flick: Flick, ids: list[str]) -> None:
+    """Until both videos report progress: both workers' ffmpeg are encoding, not just starting."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if all(flick.get_json(f"/api/video/{i}").get("progress", 0) > 0 for i in ids):
+            return
+        time.sleep(0.1)
+    raise RuntimeError("the two re-encodes did not start within 60 s")
+
+
+# --- main -------------------------------------------------------------------------------------------
+
+def check_tools(s: Settings) -> None:
+    needed = ["ffmpeg", "ffprobe", "dd"]
+    if "serving" in s.sections:
+        needed += ["wrk", serving.NGINX]
+    missing = [t for t in needed if shutil.which(t) is None]
+    if missing:
+        sys.exit(f"missing tools: {', '.join(missing)} (bench/install-tools.sh installs them)")
+    if not s.flick_bin.exists():
+        sys.exit(f"{s.flick_bin} not found: run `cargo build --release` first")
+
+
+def freeze_binary(s: Settings) -> Settings:
+    """Runs a copy of the binary: a `cargo build` started while the benchmark runs must not swap the
+    program under test halfway through."""
+    frozen = s.out / "flick-under-test"
+    shutil.copy2(s.flick_bin, frozen)
+    return dataclasses.replace(s, flick_bin=frozen)
+
+
+def run_sections(s: Settings) -> dict:
+    results: dict = {"skipped": []}
+    inputs = [SMOKE_INPUT] if s.smoke else FULL_INPUTS
+    big = SMOKE_INPUT if s.smoke else H264_1GB
+    if "ttfp" in s.sections:
+        say(f"TTFP and time to ready: {len(inputs)} input(s), {s.runs} run(s) each")
+        results["ttfp"] = section_ttfp(s, inputs)
+    if "scaling" in s.sections:
+        say("scaling: TTFP of the remux path at 50 MB ... 1 GB")
+        results["scaling"] = section_scaling(s, results.get("ttfp", []))
+    if "ingest" in s.sections:
+        say(f"ingest: {big.label} vs dd")
+        results["ingest"] = section_ingest(s, big)
+    if "serving" in s.sections:
+        say("serving: wrk against Flick and nginx")
+        results["serving"] = section_serving(s, H264_60S)
+    if "api" in s.sections:
+        say("api: status latency under two re-encodes")
+        results["api"] = section_api(s, H264_60S, HEVC_60S)
+    if s.smoke:
+        for section, measure in (("4 Serving", "segment req/s vs nginx; API p99 under encodes"),
+                                 ("5 Scaling", "TTFP at 50 MB, 250 MB, 1 GB")):
+            results["skipped"].append((section, measure, "smoke run"))
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--smoke", action="store_true", help="one short input, one run")
+    s = Settings.from_env(parser.parse_args().smoke)
+    check_tools(s)
+    s.out.mkdir(parents=True, exist_ok=True)
+    s = freeze_binary(s)
+    started, t0 = datetime.now(timezone.utc), time.monotonic()
+    meta = {"mode": "smoke" if s.smoke else "full", "command": "make bench-smoke" if s.smoke else "make bench",
+            "machine": machine(), "git": git_describe(ROOT), "runs": s.runs, "runs_large": s.runs_large,
+            "ref_max_seconds": s.ref_max_seconds, "load_start": load_average(),
+            "started": started.strftime("%Y-%m-%d %H:%M UTC"),
+            "reference_command": reference_command(Path("IN"), Path("OUT"))}
+    say(f"machine: {meta['machine']}; load {meta['load_start']}")
+    try:
+        results = run_sections(s)
+    finally:
+        shutil.rmtree(s.scratch, ignore_errors=True)
+    meta.update(load_end=load_average(), elapsed_minutes=(time.monotonic() - t0) / 60)
+    rows = report.build_rows(results)
+    s.reports.mkdir(parents=True, exist_ok=True)
+    (s.reports / "report.md").write_text(report.markdown(rows, meta))
+    report.write_json(s.reports / "report.json", meta, results, rows)
+    bars = report.chart_bars(results)
+    if bars:
+        (s.reports / "ttfp.svg").write_text(report.chart_svg(bars))
+    print(report.markdown(rows, meta))
+    say(f"wrote {s.reports}/report.md, report.json" + (", ttfp.svg" if bars else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,279 @@
+"""Turns measurements into rows (figure, reference, ratio, target, pass/fail), then Markdown, JSON and an SVG chart."""
+
+from __future__ import annotations
+
+import html
+import json
+import statistics
+from dataclasses import asdict, dataclass, is_dataclass
+from pathlib import Path
+
+MB = 1_000_000
+
+# The issue's targets, in one place.
+TTFP_REMUX_MAX = 1.0
+TTFP_REMUX_RATIO_MIN = 20.0
+TTFP_REENCODE_MAX = 2.0
+REENCODE_SPEED_MIN = 1.5
+READY_1GB_MAX = 15.0
+INGEST_SHARE_MIN = 0.70
+UPLOAD_RSS_MAX = 100 * 1024 * 1024
+SERVING_SHARE_MIN = 0.80
+API_P99_MAX_MS = 100.0
+# "TTFP should not grow with size": 1 GB may take at most this much longer than 50 MB (polling jitter).
+SCALING_GROWTH_MAX = 1.5
+
+
+@dataclass
+class Row:
+    section: str
+    measure: str
+    input: str
+    flick: str
+    reference: str
+    ratio: str
+    target: str
+    result: str  # PASS, FAIL, "—" (no target) or "n/a"
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def verdict(*checks: bool) -> str:
+    return "PASS" if all(checks) else "FAIL"
+
+
+def secs(v: float | None) -> str:
+    return "—" if v is None else (f"{v * 1000:.0f} ms" if v < 1 else f"{v:.2f} s" if v < 10 else f"{v:.1f} s")
+
+
+def times(v: float) -> str:
+    return f"{v:.1f}x" if v < 100 else f"{v:.0f}x"
+
+
+# --- rows -------------------------------------------------------------------------------------------
+
+def ttfp_rows(entry: dict) -> list[Row]:
+    """TTFP, then time to ready with processing speed, for one input."""
+    label, runs = entry["label"], len(entry["flick"])
+    flick_ttfp = median(r["ttfp"] for r in entry["flick"])
+    ref_first = median(r["first_segment"] for r in entry["reference"])
+    ratio = ref_first / flick_ttfp
+    if entry["kind"] == "remux":
+        target = f"≤ {TTFP_REMUX_MAX:g} s and ≥ {TTFP_REMUX_RATIO_MIN:g}x"
+        result = verdict(flick_ttfp <= TTFP_REMUX_MAX, ratio >= TTFP_REMUX_RATIO_MIN)
+    else:
+        target = f"≤ {TTFP_REENCODE_MAX:g} s"
+        result = verdict(flick_ttfp <= TTFP_REENCODE_MAX)
+    rows = [Row("1 TTFP", f"time to first playable (median of {runs})", label, secs(flick_ttfp),
+                f"{secs(ref_first)} to first segment", f"{times(ratio)} faster", target, result)]
+
+    duration = entry["duration"]
+    ready = median(r["ready"] for r in entry["flick"])
+    full = [r for r in entry["reference"] if r.get("total")]
+    ref_total = full[0]["total"] if full else None
+    est = " (est.)" if full and full[0]["estimated"] else ""
+    speed = duration / ready
+    flick_cell = f"{secs(ready)} ({times(speed)} real time)"
+    ref_cell = "—" if ref_total is None else f"{secs(ref_total)}{est} ({times(duration / ref_total)} real time)"
+    ratio_cell = "—" if ref_total is None else f"{times(ref_total / ready)} faster"
+    if entry.get("large") and entry["kind"] == "remux":
+        target, result = f"≤ {READY_1GB_MAX:g} s", verdict(ready <= READY_1GB_MAX)
+    elif entry["kind"] == "reencode":
+        target, result = f"≥ {REENCODE_SPEED_MIN:g}x real time", verdict(speed >= REENCODE_SPEED_MIN)
+    else:
+        target, result = "—", "—"
+    rows.append(Row("2 Ready", f"time to ready, speed (median of {runs})", label, flick_cell, ref_cell,
+                    ratio_cell, target, result))
+    return rows
+
+
+def ingest_rows(ing: dict) -> list[Row]:
+    size = ing["bytes"]
+    label = f"{size / MB:.0f} MB file"
+    dd_rate = size / median(r["seconds"] for r in ing["dd"]) / MB
+    idle = ing["idle_rss"]
+    rows = []
+    for name, key in (("POST /api/upload (raw body)", "raw"), ("tus (/api/uploads, 8 MiB PATCHes)", "tus")):
+        results = ing.get(key)
+        if not results:
+            rows.append(Row("3 Ingest", f"ingest rate, {name}", label, "n/a (tus not available)",
+                            f"dd {dd_rate:.0f} MB/s", "—", f"≥ {INGEST_SHARE_MIN:.0%} of dd", "n/a"))
+            rows.append(Row("3 Ingest", f"server peak RSS, {name}", label, "n/a (tus not available)",
+                            "—", "—", f"≤ {UPLOAD_RSS_MAX / 2**20:.0f} MB", "n/a"))
+            continue
+        n = len(results)
+        rate = size / median(r["seconds"] for r in results) / MB
+        rss = max(r["peak_rss"] for r in results)
+        rows.append(Row("3 Ingest", f"ingest rate, {name} (median of {n})", label, f"{rate:.0f} MB/s",
+                        f"dd conv=fsync {dd_rate:.0f} MB/s", f"{rate / dd_rate:.0%} of dd",
+                        f"≥ {INGEST_SHARE_MIN:.0%} of dd", verdict(rate / dd_rate >= INGEST_SHARE_MIN)))
+        rows.append(Row("3 Ingest", f"server peak RSS (VmHWM), {name}", label, f"{rss / 2**20:.1f} MiB",
+                        f"idle server {idle / 2**20:.1f} MiB", f"{rss / idle:.1f}x idle",
+                        f"≤ {UPLOAD_RSS_MAX / 2**20:.0f} MB", verdict(rss <= UPLOAD_RSS_MAX)))
+    return rows
+
+
+def serving_rows(srv: dict) -> list[Row]:
+    n = len(srv["flick"])
+    flick = median(r["rps"] for r in srv["flick"])
+    nginx = median(r["rps"] for r in srv["nginx"])
+    label = f"{srv['segments']} segments, avg {srv['segment_bytes'] / MB:.1f} MB"
+    f_p99 = median(r["p99_ms"] for r in srv["flick"])
+    n_p99 = median(r["p99_ms"] for r in srv["nginx"])
+    # Failed requests (socket errors, non-2xx) would inflate a server's figure: show them.
+    errors = {k: sum(r["errors"] for r in srv[k]) for k in ("flick", "nginx")}
+    err = {k: f", {v} errors" if v else "" for k, v in errors.items()}
+    return [Row("4 Serving", f"segment req/s, wrk {srv['connections']} conns {srv['seconds']} s (median of {n})",
+                label, f"{flick:.0f} req/s (p99 {f_p99:.0f} ms{err['flick']})",
+                f"nginx {nginx:.0f} req/s (p99 {n_p99:.0f} ms{err['nginx']})",
+                f"{flick / nginx:.0%} of nginx", f"≥ {SERVING_SHARE_MIN:.0%} of nginx",
+                verdict(flick / nginx >= SERVING_SHARE_MIN))]
+
+
+def api_rows(api: dict) -> list[Row]:
+    loaded, idle = api["loaded"], api["idle"]
+    note = "" if api["encodes_ran_throughout"] else " (an encode ended early!)"
+    return [Row("4 Serving", f"GET /api/video/{{id}} p99 during 2 re-encodes ({loaded['count']} requests)",
+                "2 x " + api["input"], f"{loaded['p99_ms']:.1f} ms (p50 {loaded['p50_ms']:.1f}){note}",
+                f"idle p99 {idle['p99_ms']:.1f} ms", f"{loaded['p99_ms'] / idle['p99_ms']:.1f}x idle",
+                f"< {API_P99_MAX_MS:g} ms", verdict(loaded["p99_ms"] < API_P99_MAX_MS))]
+
+
+def scaling_rows(entries: list[dict]) -> list[Row]:
+    rows = []
+    for e in entries:
+        ttfp = median(e["flick_ttfp"])
+        ref = median(e["reference_first"])
+        rows.append(Row("5 Scaling", f"TTFP, remux (median of {len(e['flick_ttfp'])})", e["label"], secs(ttfp),
+                        f"{secs(ref)} to first segment", f"{times(ref / ttfp)} faster", f"≤ {TTFP_REMUX_MAX:g} s",
+                        verdict(ttfp <= TTFP_REMUX_MAX)))
+    if len(entries) >= 2:
+        small, large = median(entries[0]["flick_ttfp"]), median(entries[-1]["flick_ttfp"])
+        growth = large / small
+        rows.append(Row("5 Scaling", "TTFP growth with size", f"{entries[0]['label']} → {entries[-1]['label']}",
+                        f"{times(growth)}", "—", "—", f"≤ {SCALING_GROWTH_MAX:g}x (flat)",
+                        verdict(growth <= SCALING_GROWTH_MAX)))
+    return rows
+
+
+def skipped_row(section: str, measure: str, why: str) -> Row:
+    return Row(section, measure, "—", f"skipped ({why})", "—", "—", "—", "n/a")
+
+
+def build_rows(results: dict) -> list[Row]:
+    rows: list[Row] = []
+    for entry in results.get("ttfp", []):
+        rows += ttfp_rows(entry)
+    if "ingest" in results:
+        rows += ingest_rows(results["ingest"])
+    if "serving" in results:
+        rows += serving_rows(results["serving"])
+    if "api" in results:
+        rows += api_rows(results["api"])
+    if results.get("scaling"):
+        rows += scaling_rows(results["scaling"])
+    for section, measure, why in results.get("skipped", []):
+        rows.append(skipped_row(section, measure, why))
+    return rows
+
+
+# --- outputs ----------------------------------------------------------------------------------------
+
+def markdown_table(rows: list[Row]) -> str:
+    head = "| # | measure | input | Flick | reference (same run) | ratio | target | result |\n" \
+           "| --- | --- | --- | --- | --- | --- | --- | --- |\n"
+    body = "".join(f"| {r.section} | {r.measure} | {r.input} | {r.flick} | {r.reference} | {r.ratio} | "
+                   f"{r.target} | **{r.result}** |\n" for r in rows)
+    return head + body
+
+
+def markdown(rows: list[Row], meta: dict) -> str:
+    m = meta["machine"]
+    passed = sum(r.result == "PASS" for r in rows)
+    failed = sum(r.result == "FAIL" for r in rows)
+    lines = [
+        f"# Flick benchmark ({meta['mode']})", "",
+        f"- command: `{meta['command']}`",
+        f"- machine: {m['nproc']} cores, {m['cpu']}, {m['ram_gib']:.0f} GiB RAM; {m['kernel']}; {m['ffmpeg']}",
+        f"- Flick {meta['git']}; runs: {meta['runs']} (≥ 1 GB inputs: {meta['runs_large']}); "
+        f"started {meta['started']}, took {meta['elapsed_minutes']:.0f} min",
+        f"- load average at start {meta['load_start']}, at end {meta['load_end']} "
+        "(a shared machine: the reference runs in the same run, so ratios hold better than absolute figures)",
+        f"- reference: `{' '.join(meta['reference_command'])}`; its total time is measured once per input and "
+        f"extrapolated from its progress (est.) past {meta['ref_max_seconds']:.0f} s",
+        f"- targets: {passed} pass, {failed} fail", "",
+        markdown_table(rows),
+        "TTFP: from the upload's HTTP response until the master playlist, a media playlist listing a segment, and "
+        "that segment are all fetched over HTTP (polled every 20 ms). Reference TTFP: from ffmpeg's start until its "
+        "playlist lists a segment (polled every 20 ms).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _plain(value):
+    if is_dataclass(value):
+        return asdict(value)
+    raise TypeError(f"not JSON serialisable: {type(value)}")
+
+
+def write_json(path: Path, meta: dict, results: dict, rows: list[Row]) -> None:
+    path.write_text(json.dumps({"meta": meta, "results": results, "rows": [asdict(r) for r in rows]},
+                               indent=2, default=_plain))
+
+
+def chart_svg(bars: list[tuple[str, float, float]]) -> str:
+    """Grouped horizontal bars: per input, Flick's TTFP and the reference's, seconds on one linear axis."""
+    left, right, top, row_h, bar_h = 300, 90, 60, 54, 18
+    width = 960
+    height = top + row_h * len(bars) + 40
+    scale_max = max(max(f, r) for _, f, r in bars) * 1.05
+    plot_w = width - left - right
+    x = lambda v: left + plot_w * v / scale_max  # noqa: E731
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="13">',
+           f'<rect width="{width}" height="{height}" fill="white"/>',
+           f'<text x="{left}" y="24" font-size="16" font-weight="bold">Time to first playable (median, seconds; '
+           'lower is better)</text>',
+           f'<rect x="{left}" y="34" width="12" height="12" fill="#2563eb"/>'
+           f'<text x="{left + 18}" y="45">Flick (upload response → playable over HTTP)</text>',
+           f'<rect x="{left + 330}" y="34" width="12" height="12" fill="#9ca3af"/>'
+           f'<text x="{left + 348}" y="45">ffmpeg -preset fast -f hls (start → first segment)</text>']
+    step = _nice_step(scale_max)
+    tick = 0.0
+    while tick <= scale_max:
+        out.append(f'<line x1="{x(tick):.1f}" y1="{top - 4}" x2="{x(tick):.1f}" y2="{height - 34}" '
+                   'stroke="#e5e7eb"/>')
+        out.append(f'<text x="{x(tick):.1f}" y="{height - 18}" text-anchor="middle" fill="#555">{tick:g} s</text>')
+        tick += step
+    for i, (label, flick, ref) in enumerate(bars):
+        y = top + i * row_h
+        out.append(f'<text x="{left - 10}" y="{y + bar_h + 4}" text-anchor="end">{html.escape(label)}</text>')
+        for j, (value, color) in enumerate(((flick, "#2563eb"), (ref, "#9ca3af"))):
+            by = y + j * (bar_h + 2)
+            out.append(f'<rect x="{left}" y="{by}" width="{max(1.0, x(value) - left):.1f}" height="{bar_h}" '
+                       f'fill="{color}"/>')
+            out.append(f'<text x="{x(value) + 6:.1f}" y="{by + bar_h - 4}">{secs(value)}</text>')
+    out.append("</svg>\n")
+    return "\n".join(out)
+
+
+def _nice_step(span: float) -> float:
+    for step in (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500):
+        if span / step <= 10:
+            return step
+    return 1000.0
+
+
+def chart_bars(results: dict) -> list[tuple[str, float, float]]:
+    ttfp = results.get("ttfp", [])
+    bars = [(e["label"], median(r["ttfp"] for r in e["flick"]), median(r["first_segment"] for r in e["reference"]))
+            for e in ttfp]
+    # The scaling cuts that are not inputs of their own (1 GB and 60 s already have a bar).
+    seen = {e["name"] for e in ttfp}
+    bars += [(e["label"], median(e["flick_ttfp"]), median(e["reference_first"]))
+             for e in results.get("scaling", []) if e["name"] not in seen]
+    return bars

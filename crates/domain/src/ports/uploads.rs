@@ -1,0 +1,45 @@
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::ids::VideoId;
+use crate::ports::RepoError;
+
+/// An upload in progress (tus): how long it will be, how much of it is durably stored, and what
+/// the finished video will be called and owned by.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UploadRecord {
+    /// The id the video gets when the upload completes.
+    pub id: VideoId,
+    /// The announced total length in bytes.
+    pub length: u64,
+    /// Bytes received and fsynced (the partial file may be longer after a crash; it is cut back to this).
+    pub offset: u64,
+    /// The cleaned file name from `Upload-Metadata`, if the client gave one.
+    pub file_name: Option<String>,
+    /// The `Upload-Metadata` header as sent, echoed on `HEAD`.
+    pub metadata: Option<String>,
+    /// SHA-256 of the manage token handed out at creation; the video record takes it over.
+    pub manage_token_hash: String,
+    pub created_at: DateTime<Utc>,
+    /// After this instant the unfinished upload is deleted.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Records of unfinished uploads (finished ones become videos in the [`Repo`](crate::ports::Repo)).
+#[async_trait]
+pub trait UploadRepo: Send + Sync + 'static {
+    /// Records a new upload; [`RepoError::Duplicate`] if the id is taken.
+    async fn create_upload(&self, upload: &UploadRecord) -> Result<(), RepoError>;
+    /// The upload with this id, if any (expired ones included: the caller decides).
+    async fn get_upload(&self, id: VideoId) -> Result<Option<UploadRecord>, RepoError>;
+    /// Records a new durable offset and expiry; false when the upload no longer exists.
+    async fn set_upload_offset(&self, id: VideoId, offset: u64, expires_at: DateTime<Utc>) -> Result<bool, RepoError>;
+    /// Deletes the record; false when there was none.
+    async fn delete_upload(&self, id: VideoId) -> Result<bool, RepoError>;
+    /// Ids of uploads whose expiry is at or before `now`.
+    async fn expired_uploads(&self, now: DateTime<Utc>) -> Result<Vec<VideoId>, RepoError>;
+    /// Whether an upload record with this id exists (used to sweep orphan partial files).
+    async fn upload_exists(&self, id: VideoId) -> Result<bool, RepoError> {
+        Ok(self.get_upload(id).await?.is_some())
+    }
+}

@@ -1,0 +1,218 @@
+//! `flick upload FILE...`: resumable uploads through the server's tus endpoint, with a progress bar,
+//! checksummed chunks, retries with backoff, and resumption when re-run on the same file.
+
+mod client;
+mod state;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use backon::{ExponentialBuilder, Retryable};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+use client::{TusClient, TusError};
+use state::{Pending, ResumeState};
+
+/// What `flick upload` was asked to do.
+pub struct Options {
+    pub files: Vec<PathBuf>,
+    pub server: String,
+    pub wait: bool,
+    pub json: bool,
+    pub chunk_bytes: u64,
+    /// Average bytes per second not to exceed (a courtesy on shared links), if set.
+    pub limit_rate: Option<u64>,
+}
+
+/// Why one file could not be uploaded.
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error(transparent)]
+    Tus(#[from] TusError),
+    #[error("the server's upload does not match this file ({server} bytes there, {local} here)")]
+    LengthMismatch { server: u64, local: u64 },
+    #[error("processing failed: {0}")]
+    Processing(String),
+}
+
+/// What one upload produced (also the `--json` line).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Outcome {
+    file: String,
+    id: String,
+    url: String,
+    manage_token: String,
+    bytes: u64,
+    /// Bytes the server already had when this run started (0: a fresh upload).
+    resumed_from: u64,
+    upload_seconds: f64,
+    /// With `--wait`: seconds from the end of the upload until the video was playable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    playable_after_seconds: Option<f64>,
+}
+
+/// Uploads every file in turn; returns whether all succeeded.
+pub async fn run(options: Options) -> bool {
+    let client = match TusClient::new(&options.server) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("flick upload: {e}");
+            return false;
+        }
+    };
+    let mut all_ok = true;
+    for file in &options.files {
+        match upload_one(&client, &options, file).await {
+            Ok(outcome) => report(&options, &outcome),
+            Err(e) => {
+                all_ok = false;
+                if options.json {
+                    let line = serde_json::json!({ "file": file.display().to_string(), "error": e.to_string() });
+                    println!("{line}");
+                } else {
+                    eprintln!("flick upload: {}: {e}", file.display());
+                }
+            }
+        }
+    }
+    all_ok
+}
+
+fn report(options: &Options, o: &Outcome) {
+    if options.json {
+        println!("{}", serde_json::to_string(o).unwrap_or_default());
+        return;
+    }
+    let resumed = if o.resumed_from > 0 { format!(", resumed at byte {}", o.resumed_from) } else { String::new() };
+    println!("{}: {}", o.file, o.url);
+    println!("  uploaded {} bytes in {:.1} s{resumed}; manage token: {}", o.bytes, o.upload_seconds, o.manage_token);
+    if let Some(s) = o.playable_after_seconds {
+        println!("  playable {s:.2} s after the upload ended");
+    }
+}
+
+async fn upload_one(client: &TusClient, options: &Options, path: &Path) -> Result<Outcome, UploadError> {
+    let read_err = |source| UploadError::Read { path: path.display().to_string(), source };
+    let meta = std::fs::metadata(path).map_err(read_err)?;
+    let length = meta.len();
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "video".into());
+    let state_file = state::state_file();
+    let key = state::key_of(client.base(), path, &meta);
+    let mut resume = ResumeState::load(&state_file);
+
+    // Resume what the server still has of this very file; else start afresh.
+    let mut start = None;
+    if let Some(pending) = resume.get(&key).cloned() {
+        match retrying(|| client.head(&pending.upload_url)).await {
+            Ok(head) if head.length == length => start = Some((pending, head.offset)),
+            Ok(head) => return Err(UploadError::LengthMismatch { server: head.length, local: length }),
+            Err(e) if e.is_gone() => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let (pending, resumed_from) = match start {
+        Some(s) => s,
+        None => {
+            let created = retrying(|| client.create(length, &name)).await?;
+            let pending = Pending { upload_url: created.url, manage_token: created.manage_token };
+            resume.set(key.clone(), pending.clone());
+            if let Err(e) = resume.save(&state_file) {
+                eprintln!("flick upload: cannot save resume state in {}: {e}", state_file.display());
+            }
+            (pending, 0)
+        }
+    };
+    let id = pending.upload_url.rsplit('/').next().unwrap_or_default().to_owned();
+
+    let bar = if options.json {
+        ProgressBar::with_draw_target(Some(length), ProgressDrawTarget::hidden())
+    } else {
+        ProgressBar::new(length)
+    };
+    let style = ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}")
+        .map(|s| s.progress_chars("=> "))
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar.set_message(name.clone());
+    bar.set_position(resumed_from);
+
+    let started = Instant::now();
+    let mut file = tokio::fs::File::open(path).await.map_err(read_err)?;
+    let mut offset = resumed_from;
+    let mut sent_since_start = 0u64;
+    let mut share_path = None;
+    while offset < length {
+        let size = options.chunk_bytes.min(length - offset);
+        let mut chunk = vec![0u8; usize::try_from(size).unwrap_or(usize::MAX)];
+        file.seek(std::io::SeekFrom::Start(offset)).await.map_err(read_err)?;
+        file.read_exact(&mut chunk).await.map_err(read_err)?;
+        let url = pending.upload_url.clone();
+        let stored = retrying(|| client.patch(&url, offset, chunk.clone())).await?;
+        sent_since_start += stored.offset.saturating_sub(offset);
+        offset = stored.offset;
+        share_path = stored.share_path.or(share_path);
+        bar.set_position(offset);
+        if let Some(rate) = options.limit_rate.filter(|r| *r > 0) {
+            let due = Duration::from_secs_f64(sent_since_start as f64 / rate as f64);
+            if let Some(ahead) = due.checked_sub(started.elapsed()) {
+                tokio::time::sleep(ahead).await;
+            }
+        }
+    }
+    let upload_seconds = started.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+    let ended = Instant::now();
+    resume.remove(&key);
+    if let Err(e) = resume.save(&state_file) {
+        eprintln!("flick upload: cannot save resume state in {}: {e}", state_file.display());
+    }
+
+    let playable_after_seconds = if options.wait { Some(wait_playable(client, &id, ended).await?) } else { None };
+    Ok(Outcome {
+        file: path.display().to_string(),
+        url: format!("{}{}", client.base(), share_path.unwrap_or_else(|| format!("/v/{id}"))),
+        id,
+        manage_token: pending.manage_token,
+        bytes: length,
+        resumed_from,
+        upload_seconds,
+        playable_after_seconds,
+    })
+}
+
+/// Polls the video until it is playable; returns the seconds since `ended`.
+async fn wait_playable(client: &TusClient, id: &str, ended: Instant) -> Result<f64, UploadError> {
+    loop {
+        let v = retrying(|| client.video(id)).await?;
+        if v["playable"] == true {
+            return Ok(ended.elapsed().as_secs_f64());
+        }
+        if v["status"] == "error" {
+            let message = v["error"]["message"].as_str().unwrap_or("unknown reason").to_owned();
+            return Err(UploadError::Processing(message));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Runs a request, retrying transient failures with exponential backoff (about two minutes in all).
+async fn retrying<T, F, Fut>(op: F) -> Result<T, TusError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, TusError>>,
+{
+    let backoff = ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(250))
+        .with_max_delay(Duration::from_secs(20))
+        .with_max_times(10)
+        .with_jitter();
+    op.retry(backoff)
+        .when(TusError::is_transient)
+        .notify(|e, after| eprintln!("flick upload: {e}; retrying in {:.1} s", after.as_secs_f64()))
+        .await
+}

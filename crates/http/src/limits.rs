@@ -1,0 +1,288 @@
+//! Abuse limits on uploads, as one layer in front of every upload route (`/api/upload` and the tus
+//! `/api/uploads/...`, matched by path prefix):
+//!
+//! - a disk watermark: new uploads are refused with 507 while the data disk has less free space than
+//!   `storage.min_free_bytes`, and a running upload is cut (507, its partial file removed by the
+//!   handler) when free space falls below half of it;
+//! - per client address: at most `upload.max_concurrent_per_ip` upload requests at once and
+//!   `upload.max_per_ip_per_hour` new uploads per hour, else 429 with `Retry-After`;
+//! - a minimum rate: a body arriving slower than `upload.min_bytes_per_second` over a window of
+//!   `upload.min_rate_window_seconds` is cut with 408 (slowloris on the body; the server's header
+//!   read and idle timeouts cover the rest).
+//!
+//! The client address is the TCP peer (`ConnectInfo<SocketAddr>`); behind a reverse proxy that is
+//! the proxy, so the limits then apply to everyone at once.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderValue, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use flick_domain::config::Config;
+use futures_util::StreamExt;
+
+use crate::error::ApiError;
+
+/// Paths under this prefix are uploads (`/api/upload`, `/api/uploads`, `/api/uploads/{id}`).
+pub const UPLOAD_PREFIX: &str = "/api/upload";
+/// How long an address's hourly count is kept.
+const HOUR: Duration = Duration::from_secs(3600);
+/// How often, at most, a running upload checks the free disk space.
+const DISK_CHECK_EVERY: Duration = Duration::from_millis(500);
+
+/// Why an upload body was cut by this layer.
+const CUT_NONE: u8 = 0;
+const CUT_SLOW: u8 = 1;
+const CUT_DISK: u8 = 2;
+
+/// The limits' settings and per-address state; cheap to clone.
+#[derive(Clone)]
+pub struct UploadLimits {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// Where uploads are written: its filesystem's free space is watched.
+    disk: PathBuf,
+    min_free_bytes: u64,
+    max_concurrent: u32,
+    max_per_hour: u32,
+    min_bytes_per_second: u64,
+    window: Duration,
+    clients: Mutex<HashMap<IpAddr, Client>>,
+}
+
+#[derive(Default)]
+struct Client {
+    active: u32,
+    /// When this address started its uploads of the last hour (oldest first).
+    started: VecDeque<Instant>,
+}
+
+impl UploadLimits {
+    /// Limits from the configuration; `disk` is any path on the filesystem uploads are written to.
+    pub fn new(config: &Config, disk: PathBuf) -> Self {
+        let u = &config.upload;
+        UploadLimits {
+            inner: Arc::new(Inner {
+                disk,
+                min_free_bytes: config.storage.min_free_bytes,
+                max_concurrent: u.max_concurrent_per_ip.max(1),
+                max_per_hour: u.max_per_ip_per_hour,
+                min_bytes_per_second: u.min_bytes_per_second,
+                window: Duration::from_secs(u.min_rate_window_seconds.max(1)),
+                clients: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// Admits one upload request from `ip` (counting it as a new upload when `new_upload`), or says
+    /// when to come back. The returned permit frees the slot when dropped.
+    fn admit(&self, ip: IpAddr, new_upload: bool, now: Instant) -> Result<Permit, ApiError> {
+        let mut clients = self.inner.clients.lock().unwrap_or_else(|e| e.into_inner());
+        // Forget addresses with nothing running and nothing counted, so the map stays small.
+        if clients.len() > 10_000 {
+            clients.retain(|_, c| {
+                c.started.retain(|t| now.duration_since(*t) < HOUR);
+                c.active > 0 || !c.started.is_empty()
+            });
+        }
+        let c = clients.entry(ip).or_default();
+        while c.started.front().is_some_and(|t| now.duration_since(*t) >= HOUR) {
+            c.started.pop_front();
+        }
+        if c.active >= self.inner.max_concurrent {
+            return Err(ApiError::TooManyRequests {
+                retry_after: 5,
+                reason: format!("{} uploads from your address are already running", c.active),
+            });
+        }
+        if new_upload && self.inner.max_per_hour > 0 && c.started.len() >= self.inner.max_per_hour as usize {
+            let oldest = c.started.front().copied().unwrap_or(now);
+            let wait = HOUR.saturating_sub(now.duration_since(oldest)).as_secs().max(1);
+            return Err(ApiError::TooManyRequests {
+                retry_after: wait,
+                reason: format!("your address started {} uploads in the last hour", c.started.len()),
+            });
+        }
+        c.active += 1;
+        if new_upload {
+            c.started.push_back(now);
+        }
+        Ok(Permit { limits: self.clone(), ip })
+    }
+
+    fn release(&self, ip: IpAddr) {
+        let mut clients = self.inner.clients.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = clients.get_mut(&ip) {
+            c.active = c.active.saturating_sub(1);
+            if c.active == 0 && c.started.is_empty() {
+                clients.remove(&ip);
+            }
+        }
+    }
+}
+
+/// One running upload request of an address.
+struct Permit {
+    limits: UploadLimits,
+    ip: IpAddr,
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        self.limits.release(self.ip);
+    }
+}
+
+/// Bytes free for unprivileged writers on the filesystem holding `path` (`None` if unknown).
+pub fn free_bytes(path: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    // The folder may not exist yet: ask about the nearest existing ancestor.
+    let existing = path.ancestors().find(|p| p.exists())?;
+    let c = std::ffi::CString::new(existing.as_os_str().as_bytes()).ok()?;
+    // SAFETY: statvfs writes into a zeroed struct we own; `c` is a valid NUL-terminated path.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
+        return None;
+    }
+    Some((st.f_bavail as u64).saturating_mul(st.f_frsize as u64))
+}
+
+fn is_upload(request: &Request) -> bool {
+    let path = request.uri().path();
+    path.starts_with(UPLOAD_PREFIX) && matches!(*request.method(), Method::POST | Method::PUT | Method::PATCH)
+}
+
+/// The middleware (`axum::middleware::from_fn_with_state`).
+pub async fn limit_uploads(State(limits): State<UploadLimits>, request: Request, next: Next) -> Response {
+    if !is_upload(&request) {
+        return next.run(request).await;
+    }
+    let inner = &limits.inner;
+    if inner.min_free_bytes > 0 && free_bytes(&inner.disk).is_some_and(|free| free < inner.min_free_bytes) {
+        tracing::warn!(min_free_bytes = inner.min_free_bytes, "disk below the watermark: upload refused");
+        return ApiError::InsufficientStorage.into_response();
+    }
+    let ip = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ConnectInfo(addr)| addr.ip());
+    // A PATCH continues a tus upload; POST and PUT start one.
+    let new_upload = *request.method() != Method::PATCH;
+    let permit = match limits.admit(ip, new_upload, Instant::now()) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::info!(%ip, error = %e, "upload refused by the per-address limits");
+            return e.into_response();
+        }
+    };
+
+    let cut = Arc::new(AtomicU8::new(CUT_NONE));
+    let (parts, body) = request.into_parts();
+    let watched = watch_body(body, limits.clone(), cut.clone());
+    let response = next.run(Request::from_parts(parts, Body::from_stream(watched))).await;
+    drop(permit);
+    let mut response = match cut.load(Ordering::SeqCst) {
+        CUT_SLOW => ApiError::UploadTooSlow { min_bytes_per_second: inner.min_bytes_per_second }.into_response(),
+        CUT_DISK => ApiError::InsufficientStorage.into_response(),
+        _ => return response,
+    };
+    // The rest of the body was not read: the connection cannot be reused.
+    response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+/// The body as a stream that ends with an error when it is too slow or the disk is filling up
+/// (recording why in `cut`, for the middleware to answer accordingly).
+fn watch_body(
+    body: Body,
+    limits: UploadLimits,
+    cut: Arc<AtomicU8>,
+) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send {
+    let state = Watched {
+        data: body.into_data_stream(),
+        limits,
+        cut,
+        window_start: tokio::time::Instant::now(),
+        in_window: 0,
+        last_disk_check: Instant::now(),
+        done: false,
+    };
+    futures_util::stream::unfold(state, |mut s| async move {
+        if s.done {
+            return None;
+        }
+        let inner = s.limits.inner.clone();
+        let need = inner.min_bytes_per_second.saturating_mul(inner.window.as_secs());
+        loop {
+            let deadline = s.window_start + inner.window;
+            let next = if need == 0 {
+                Ok(s.data.next().await)
+            } else {
+                tokio::time::timeout_at(deadline, s.data.next()).await
+            };
+            match next {
+                Ok(Some(Ok(chunk))) => {
+                    s.in_window += chunk.len() as u64;
+                    if tokio::time::Instant::now() >= deadline {
+                        if s.in_window < need {
+                            return Some((Err(s.fail(CUT_SLOW)), s));
+                        }
+                        s.window_start = tokio::time::Instant::now();
+                        s.in_window = 0;
+                    }
+                    if inner.min_free_bytes > 0 && s.last_disk_check.elapsed() >= DISK_CHECK_EVERY {
+                        s.last_disk_check = Instant::now();
+                        if free_bytes(&inner.disk).is_some_and(|free| free < inner.min_free_bytes / 2) {
+                            tracing::warn!("disk nearly full: running upload stopped");
+                            return Some((Err(s.fail(CUT_DISK)), s));
+                        }
+                    }
+                    return Some((Ok(chunk), s));
+                }
+                Ok(Some(Err(e))) => {
+                    s.done = true;
+                    return Some((Err(std::io::Error::other(e)), s));
+                }
+                Ok(None) => return None,
+                Err(_elapsed) => {
+                    if s.in_window < need {
+                        tracing::info!(bytes = s.in_window, window_s = inner.window.as_secs(), "upload too slow: cut");
+                        return Some((Err(s.fail(CUT_SLOW)), s));
+                    }
+                    s.window_start = tokio::time::Instant::now();
+                    s.in_window = 0;
+                }
+            }
+        }
+    })
+}
+
+struct Watched {
+    data: axum::body::BodyDataStream,
+    limits: UploadLimits,
+    cut: Arc<AtomicU8>,
+    window_start: tokio::time::Instant,
+    in_window: u64,
+    last_disk_check: Instant,
+    done: bool,
+}
+
+impl Watched {
+    /// Ends the stream with an error, recording why.
+    fn fail(&mut self, why: u8) -> std::io::Error {
+        self.done = true;
+        self.cut.store(why, Ordering::SeqCst);
+        let what = if why == CUT_SLOW { "the upload is too slow" } else { "the disk is nearly full" };
+        std::io::Error::new(std::io::ErrorKind::TimedOut, what)
+    }
+}

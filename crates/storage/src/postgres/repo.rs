@@ -1,0 +1,195 @@
+//! [`Repo`] on PostgreSQL: the `videos` table.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use flick_domain::ports::{Repo, RepoError};
+use flick_domain::{NewVideo, Video, VideoFailure, VideoId, VideoStatus, VideoUpdate};
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+
+use super::PgDb;
+
+/// The columns [`video_from_row`] reads, in a fixed order.
+const VIDEO_COLUMNS: &str = "id, original_name, size_bytes, status, playable, progress, duration_seconds, \
+     width, height, has_thumbnail, error_code, error_message, manage_token_hash, created_at, updated_at";
+
+/// The database's clock at millisecond precision (what SQLite stores), fixed for the statement.
+const NOW_MS: &str = "date_trunc('milliseconds', now())";
+
+#[async_trait]
+impl Repo for PgDb {
+    async fn insert_video(&self, video: &NewVideo) -> Result<(), RepoError> {
+        let size = i64::try_from(video.size_bytes)
+            .map_err(|_| RepoError::Unavailable(format!("size {} does not fit the database", video.size_bytes)))?;
+        let result = sqlx::query(&format!(
+            "INSERT INTO videos (id, original_name, size_bytes, status, playable, progress, has_thumbnail, \
+             manage_token_hash, created_at, updated_at) \
+             VALUES ($1, $2, $3, 'processing', FALSE, 0, FALSE, $4, {NOW_MS}, {NOW_MS})"
+        ))
+        .bind(video.id.to_string())
+        .bind(&video.original_name)
+        .bind(size)
+        .bind(&video.manage_token_hash)
+        .execute(&self.pool)
+        .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_database_error().is_some_and(|d| d.is_unique_violation()) => Err(RepoError::Duplicate),
+            Err(e) => Err(db_error(e)),
+        }
+    }
+
+    async fn get_video(&self, id: VideoId) -> Result<Option<Video>, RepoError> {
+        let row = sqlx::query(&format!("SELECT {VIDEO_COLUMNS} FROM videos WHERE id = $1"))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        row.as_ref().map(video_from_row).transpose()
+    }
+
+    async fn update_video(&self, id: VideoId, update: &VideoUpdate) -> Result<bool, RepoError> {
+        // NaN would poison ordering and the CHECK; a NaN progress is a no-op, anything else is clamped.
+        let progress = update.progress.filter(|p| !p.is_nan()).map(|p| p.clamp(0.0, 1.0));
+        // SET expressions see the row's old values, so `COALESCE($1, status)` is the new status:
+        // a failure is kept (or replaced) while the video is in error and cleared on any other status.
+        let result = sqlx::query(&format!(
+            "UPDATE videos SET \
+               status = COALESCE($1, status), \
+               playable = COALESCE($2, playable), \
+               progress = COALESCE($3, progress), \
+               duration_seconds = COALESCE($4, duration_seconds), \
+               width = COALESCE($5, width), \
+               height = COALESCE($6, height), \
+               has_thumbnail = COALESCE($7, has_thumbnail), \
+               error_code = CASE WHEN COALESCE($1, status) = 'error' THEN COALESCE($8, error_code) END, \
+               error_message = CASE WHEN COALESCE($1, status) = 'error' THEN COALESCE($9, error_message) END, \
+               updated_at = GREATEST(updated_at, {NOW_MS}) \
+             WHERE id = $10"
+        ))
+        .bind(update.status.map(VideoStatus::as_str))
+        .bind(update.playable)
+        .bind(progress)
+        .bind(update.duration_seconds)
+        .bind(update.width.map(i64::from))
+        .bind(update.height.map(i64::from))
+        .bind(update.has_thumbnail)
+        .bind(update.failure.as_ref().map(|f| f.code.as_str()))
+        .bind(update.failure.as_ref().map(|f| f.message.as_str()))
+        .bind(id.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    async fn delete_video(&self, id: VideoId) -> Result<bool, RepoError> {
+        let result = sqlx::query("DELETE FROM videos WHERE id = $1")
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    async fn list_videos(&self, limit: u32, offset: u32) -> Result<Vec<Video>, RepoError> {
+        // seq breaks ties between videos created in the same millisecond: later insert first.
+        let rows = sqlx::query(&format!(
+            "SELECT {VIDEO_COLUMNS} FROM videos ORDER BY created_at DESC, seq DESC LIMIT $1 OFFSET $2"
+        ))
+        .bind(i64::from(limit))
+        .bind(i64::from(offset))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        rows.iter().map(video_from_row).collect()
+    }
+
+    async fn processing_video_ids(&self) -> Result<Vec<VideoId>, RepoError> {
+        self.ids_where("status = 'processing'").await
+    }
+
+    async fn ready_without_thumbnail(&self) -> Result<Vec<VideoId>, RepoError> {
+        self.ids_where("status = 'ready' AND NOT has_thumbnail").await
+    }
+
+    async fn exists(&self, id: VideoId) -> Result<bool, RepoError> {
+        let row = sqlx::query("SELECT 1 FROM videos WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(row.is_some())
+    }
+}
+
+impl PgDb {
+    /// Ids of the videos matching a fixed (never user-supplied) condition, oldest first.
+    async fn ids_where(&self, condition: &'static str) -> Result<Vec<VideoId>, RepoError> {
+        let rows = sqlx::query(&format!("SELECT id FROM videos WHERE {condition} ORDER BY created_at, seq"))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        rows.iter().map(|row| parse_id(&get::<String>(row, "id")?)).collect()
+    }
+}
+
+/// Builds a [`Video`] from a row of [`VIDEO_COLUMNS`]; any unexpected value is [`RepoError::Corrupt`].
+fn video_from_row(row: &PgRow) -> Result<Video, RepoError> {
+    let id = parse_id(&get::<String>(row, "id")?)?;
+    let status_text: String = get(row, "status")?;
+    let status = VideoStatus::parse(&status_text)
+        .ok_or_else(|| RepoError::Corrupt(format!("video {id}: unknown status {status_text:?}")))?;
+    let size: i64 = get(row, "size_bytes")?;
+    let size_bytes =
+        u64::try_from(size).map_err(|_| RepoError::Corrupt(format!("video {id}: negative size {size}")))?;
+    let dimension = |column: &str| -> Result<Option<u32>, RepoError> {
+        get::<Option<i64>>(row, column)?
+            .map(|v| u32::try_from(v).map_err(|_| RepoError::Corrupt(format!("video {id}: {column} is {v}"))))
+            .transpose()
+    };
+    let failure = match (get::<Option<String>>(row, "error_code")?, get::<Option<String>>(row, "error_message")?) {
+        (Some(code), Some(message)) => Some(VideoFailure { code, message }),
+        (Some(code), None) => Some(VideoFailure { code, message: String::new() }),
+        (None, Some(message)) => Some(VideoFailure { code: String::new(), message }),
+        (None, None) => None,
+    };
+    Ok(Video {
+        id,
+        original_name: get(row, "original_name")?,
+        size_bytes,
+        status,
+        playable: get(row, "playable")?,
+        progress: get(row, "progress")?,
+        duration_seconds: get(row, "duration_seconds")?,
+        width: dimension("width")?,
+        height: dimension("height")?,
+        has_thumbnail: get(row, "has_thumbnail")?,
+        failure,
+        manage_token_hash: get(row, "manage_token_hash")?,
+        created_at: get::<DateTime<Utc>>(row, "created_at")?,
+        updated_at: get::<DateTime<Utc>>(row, "updated_at")?,
+    })
+}
+
+/// One column of a row; a missing column or a value of the wrong type is corruption.
+pub(super) fn get<'r, T>(row: &'r PgRow, column: &str) -> Result<T, RepoError>
+where
+    T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+{
+    row.try_get(column).map_err(|e| RepoError::Corrupt(format!("column {column}: {e}")))
+}
+
+fn parse_id(text: &str) -> Result<VideoId, RepoError> {
+    VideoId::parse(text).map_err(|_| RepoError::Corrupt(format!("malformed video id {text:?}")))
+}
+
+/// A database failure: decoding trouble means a bad row, anything else an unavailable store.
+pub(super) fn db_error(e: sqlx::Error) -> RepoError {
+    match e {
+        sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) | sqlx::Error::ColumnNotFound(_) => {
+            RepoError::Corrupt(e.to_string())
+        }
+        other => RepoError::Unavailable(other.to_string()),
+    }
+}
