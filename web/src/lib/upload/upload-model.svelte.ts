@@ -60,6 +60,16 @@ export class UploadModel {
         // Every byte is out: the server is storing the file before it answers.
         if (this.fileSize > 0 && loaded >= this.fileSize) this.phase = 'finishing';
       },
+      onRestart: (loaded, total) => {
+        // A resume: the server has `loaded` bytes; speed counts from here, not from the jump to it.
+        if (total > 0 && total !== this.fileSize) this.fileSize = total;
+        this.loaded = Math.min(loaded, this.fileSize);
+        this.meter.reset();
+        this.meter.sample(loaded, this.now());
+        this.speed = null;
+        this.secondsLeft = null;
+        if (this.phase === 'finishing' && loaded < this.fileSize) this.phase = 'uploading';
+      },
       onSuccess: (result) => {
         this.handle = null;
         this.loaded = this.fileSize;

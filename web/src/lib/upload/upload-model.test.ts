@@ -53,6 +53,29 @@ describe('UploadModel', () => {
     expect(done).toHaveBeenCalledWith(result, expect.any(File));
   });
 
+  it('on a resume, shows the server offset and measures speed from there', () => {
+    let now = 0;
+    const f = fakeUploader();
+    const m = new UploadModel(f.uploader, () => now);
+    m.start(file('a.mp4', 1000), limits, () => {});
+    now = 100;
+    // The page was reloaded: the server already has 600 bytes.
+    f.cb().onRestart!(600, 1000);
+    expect(m.percent).toBe(60);
+    expect(m.speed).toBeNull();
+    now = 1100;
+    f.cb().onProgress(700, 1000);
+    expect(m.speed).toBeCloseTo(100);
+    expect(m.secondsLeft).toBeCloseTo(3);
+    // The last bytes were lost with the connection: back to what the server kept.
+    now = 1200;
+    f.cb().onProgress(1000, 1000);
+    expect(m.phase).toBe('finishing');
+    f.cb().onRestart!(900, 1000);
+    expect(m.phase).toBe('uploading');
+    expect(m.loaded).toBe(900);
+  });
+
   it("shows the server's message on failure", () => {
     const f = fakeUploader();
     const m = new UploadModel(f.uploader);

@@ -1,0 +1,297 @@
+// Resumable uploads over tus 1.0.0 (`/api/uploads`, docs/api.md) with tus-js-client.
+//
+// - Chunks of 8 MiB; every failed request is retried (network errors even while the browser says it is
+//   offline, 5xx, 409 and 423) after growing delays, and each retry first asks the server (`HEAD`) how
+//   much it has, so a dropped connection costs at most the bytes in flight.
+// - tus-js-client keeps the upload's URL in localStorage under the file's fingerprint (name, type, size,
+//   last modified): picking the same file after a reload resumes it. The manage token only comes with
+//   the `POST` that created the upload, so it is kept next to it (keyed by the upload URL) until the
+//   upload ends; an upload whose token is gone is not resumed (it could never be deleted).
+// - The upload's id is the video's id: at the last byte the server has created the video.
+
+import * as tus from 'tus-js-client';
+import { NetworkError, parseError, type UploadResult } from '../api';
+import { browserStorage } from '../library.svelte';
+import type { UploadCallbacks, UploadHandle, Uploader } from './uploader';
+
+export const TUS_ENDPOINT = '/api/uploads';
+export const CHUNK_SIZE = 8 * 1024 * 1024;
+/** About six minutes of retrying before giving up (the counter restarts whenever bytes get through). */
+export const RETRY_DELAYS = [0, 1000, 3000, 5000, 10_000, 10_000, 15_000, 20_000, 30_000, 30_000, 60_000, 60_000, 60_000, 60_000];
+export const MANAGE_TOKEN_HEADER = 'Flick-Manage-Token';
+/** How long a cancelled upload's DELETE waits for the server to see the aborted PATCH end. */
+export const TERMINATE_AFTER_MS = 300;
+export const TOKEN_KEY_PREFIX = 'flick.upload-token.v1:';
+/** Tokens of uploads that never finished are forgotten after this long (the server expires them sooner). */
+const TOKEN_MAX_AGE_MS = 3 * 24 * 3600 * 1000;
+
+/**
+ * The manage tokens of unfinished uploads, in localStorage, keyed by the (absolute) upload URL. Without
+ * storage it still remembers them for this page's lifetime.
+ */
+export class ManageTokenStore {
+  private readonly memory = new Map<string, string>();
+
+  constructor(
+    private readonly storage: Storage | null = browserStorage('local'),
+    private readonly now: () => number = () => Date.now(),
+    /** What relative upload URLs are relative to (tus-js-client may keep `/api/uploads/{id}` as it is). */
+    private readonly base: string = globalThis.location?.href ?? 'http://localhost/',
+  ) {}
+
+  /** The same key for `/api/uploads/x` and `https://host/api/uploads/x`. */
+  private keyOf(url: string): string {
+    try {
+      return new URL(url, this.base).href;
+    } catch {
+      return url;
+    }
+  }
+
+  get(url: string): string | null {
+    url = this.keyOf(url);
+    const key = TOKEN_KEY_PREFIX + url;
+    try {
+      const raw = this.storage?.getItem(key);
+      if (raw) {
+        const data = JSON.parse(raw) as { token?: unknown };
+        if (typeof data?.token === 'string' && data.token) return data.token;
+      }
+    } catch {
+      // unreadable: fall back to memory
+    }
+    return this.memory.get(url) ?? null;
+  }
+
+  set(url: string, token: string): void {
+    url = this.keyOf(url);
+    this.memory.set(url, token);
+    this.prune();
+    try {
+      this.storage?.setItem(TOKEN_KEY_PREFIX + url, JSON.stringify({ token, savedAt: this.now() }));
+    } catch {
+      // full or unavailable: this page still has it in memory
+    }
+  }
+
+  remove(url: string): void {
+    url = this.keyOf(url);
+    this.memory.delete(url);
+    try {
+      this.storage?.removeItem(TOKEN_KEY_PREFIX + url);
+    } catch {
+      // nothing more to do
+    }
+  }
+
+  /** Drops tokens kept for uploads that are long expired on the server. */
+  private prune(): void {
+    if (!this.storage) return;
+    try {
+      const stale: string[] = [];
+      for (let i = 0; i < this.storage.length; i++) {
+        const key = this.storage.key(i);
+        if (!key?.startsWith(TOKEN_KEY_PREFIX)) continue;
+        let savedAt = 0;
+        try {
+          savedAt = Number((JSON.parse(this.storage.getItem(key) ?? '') as { savedAt?: unknown }).savedAt) || 0;
+        } catch {
+          // unreadable: stale
+        }
+        if (this.now() - savedAt > TOKEN_MAX_AGE_MS) stale.push(key);
+      }
+      for (const key of stale) this.storage.removeItem(key);
+    } catch {
+      // storage unavailable
+    }
+  }
+}
+
+/** `https://host/api/uploads/{id}` → `{id}`. */
+export function uploadIdOf(url: string): string {
+  const path = new URL(url, 'http://x').pathname.replace(/\/+$/, '');
+  return decodeURIComponent(path.slice(path.lastIndexOf('/') + 1));
+}
+
+/**
+ * Where a `Location` answered to a request sent to `requestUrl` points: absolute when either is, else
+ * a path (a relative endpoint gives relative upload URLs; ManageTokenStore resolves them against the page).
+ */
+export function resolveLocation(location: string, requestUrl: string): string {
+  try {
+    return new URL(location, requestUrl).href;
+  } catch {
+    // `requestUrl` is relative too
+  }
+  const resolved = new URL(location, new URL(requestUrl, 'http://relative.invalid'));
+  return resolved.origin === 'http://relative.invalid' ? resolved.pathname + resolved.search : resolved.href;
+}
+
+/** Which earlier upload of the same file to resume: the newest one whose manage token we still hold. */
+export function chooseResume(previous: tus.PreviousUpload[], tokens: Pick<ManageTokenStore, 'get'>): tus.PreviousUpload | null {
+  const usable = previous.filter((p) => p.uploadUrl && tokens.get(p.uploadUrl));
+  usable.sort((a, b) => Date.parse(b.creationTime) - Date.parse(a.creationTime));
+  return usable[0] ?? null;
+}
+
+/**
+ * Whether a failed request is worth another try: no answer at all (a dropped connection — also while
+ * the browser reports being offline, unlike tus-js-client's default, since the retry waits anyway), a
+ * server error, 409 (offset mismatch: the retry asks for the offset) or 423 (locked: another request
+ * still holds the upload). Other 4xx are final.
+ */
+export function shouldRetry(err: tus.DetailedError | Error): boolean {
+  const res = (err as tus.DetailedError).originalResponse;
+  const status = res ? res.getStatus() : 0;
+  return status < 400 || status >= 500 || status === 409 || status === 423;
+}
+
+/** The error to show: the server's own message when it answered, else a connection problem. */
+export function toUploadError(err: tus.DetailedError | Error): Error {
+  const res = (err as tus.DetailedError).originalResponse;
+  const status = res ? res.getStatus() : 0;
+  if (res && status >= 400) return parseError(status, safeBody(res));
+  if (status === 0) return new NetworkError('The upload was interrupted. Check your connection and try again.');
+  return new Error('The server gave an answer the upload could not use. Try again.');
+}
+
+function safeBody(res: tus.HttpResponse): string {
+  try {
+    return res.getBody() ?? '';
+  } catch {
+    return '';
+  }
+}
+
+/** What the upload page gets when the last byte is in: the same shape as `POST /api/upload`'s answer. */
+export function resultOf(uploadUrl: string, manageToken: string): UploadResult {
+  const id = uploadIdOf(uploadUrl);
+  const safe = encodeURIComponent(id);
+  return {
+    id,
+    url: `/v/${safe}`,
+    statusUrl: `/api/video/${safe}`,
+    streamUrl: `/streams/${safe}/master.m3u8`,
+    thumbnailUrl: `/thumbnails/${safe}.jpg`,
+    manageToken,
+  };
+}
+
+export interface TusUploaderOptions {
+  endpoint?: string;
+  chunkSize?: number;
+  retryDelays?: number[];
+  tokens?: ManageTokenStore;
+  /** tus-js-client's network and storage, for tests; the browser's by default. */
+  httpStack?: tus.HttpStack;
+  urlStorage?: tus.UploadOptions['urlStorage'];
+  fingerprint?: tus.UploadOptions['fingerprint'];
+}
+
+export class TusUploader implements Uploader {
+  private readonly endpoint: string;
+  private readonly tokens: ManageTokenStore;
+
+  constructor(private readonly options: TusUploaderOptions = {}) {
+    this.endpoint = options.endpoint ?? TUS_ENDPOINT;
+    this.tokens = options.tokens ?? new ManageTokenStore();
+  }
+
+  start(file: File, cb: UploadCallbacks): UploadHandle {
+    let settled = false;
+    let upload: tus.Upload | null = null;
+    const settle = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      fn();
+    };
+
+    const metadata: Record<string, string> = { filename: file.name };
+    if (file.type) metadata.filetype = file.type;
+
+    upload = new tus.Upload(file, {
+      endpoint: this.endpoint,
+      chunkSize: this.options.chunkSize ?? CHUNK_SIZE,
+      retryDelays: this.options.retryDelays ?? RETRY_DELAYS,
+      metadata,
+      storeFingerprintForResuming: true,
+      removeFingerprintOnSuccess: true,
+      ...(this.options.httpStack ? { httpStack: this.options.httpStack } : {}),
+      ...(this.options.urlStorage ? { urlStorage: this.options.urlStorage } : {}),
+      ...(this.options.fingerprint ? { fingerprint: this.options.fingerprint } : {}),
+      onShouldRetry: (err) => shouldRetry(err),
+      onAfterResponse: (req, res) => {
+        const method = req.getMethod().toUpperCase();
+        const status = res.getStatus();
+        if (method === 'POST' && status === 201) {
+          // The only moment the server tells the manage token: keep it with the upload's URL.
+          const token = res.getHeader(MANAGE_TOKEN_HEADER);
+          const location = res.getHeader('Location');
+          if (token && location) this.tokens.set(resolveLocation(location, req.getURL()), token);
+        } else if (method === 'HEAD' && status >= 200 && status < 300) {
+          // Resuming (after a reload or a failed request): the server's offset is where we stand.
+          const offset = Number.parseInt(res.getHeader('Upload-Offset') ?? '', 10);
+          if (Number.isFinite(offset) && !settled) cb.onRestart?.(offset, file.size);
+        }
+      },
+      onProgress: (sent, total) => {
+        if (!settled) cb.onProgress(sent, total || file.size);
+      },
+      onSuccess: () => {
+        const url = upload?.url;
+        if (!url) {
+          settle(() => cb.onError(new Error('The server accepted the upload but did not say where it is.')));
+          return;
+        }
+        const token = this.tokens.get(url);
+        this.tokens.remove(url);
+        if (!token) {
+          settle(() => cb.onError(new Error('The upload finished, but this browser lost the key that deletes it.')));
+          return;
+        }
+        settle(() => cb.onSuccess(resultOf(url, token)));
+      },
+      onError: (err) => {
+        const error = toUploadError(err);
+        // A refusal is final: the server has (or keeps) nothing worth resuming.
+        if (upload?.url && !shouldRetry(err)) this.tokens.remove(upload.url);
+        settle(() => cb.onError(error));
+      },
+    });
+
+    const current = upload;
+    void current
+      .findPreviousUploads()
+      .then((previous) => {
+        if (settled) return;
+        const resume = chooseResume(previous, this.tokens);
+        if (resume) current.resumeFromPreviousUpload(resume);
+        current.start();
+      })
+      .catch(() => {
+        if (!settled) current.start();
+      });
+
+    return {
+      abort: () => {
+        if (settled) return;
+        // Stop sending, then delete what the server has (termination; the token goes with it). The
+        // DELETE waits a moment: until the server has seen the aborted PATCH end it holds the upload
+        // (423 Locked, which would be retried anyway).
+        void current.abort(false);
+        settle(() => cb.onAbort?.());
+        setTimeout(() => {
+          const url = current.url;
+          void current
+            .abort(true)
+            .then(() => {
+              if (url) this.tokens.remove(url);
+            })
+            .catch(() => {
+              // The server expires what it could not delete.
+            });
+        }, TERMINATE_AFTER_MS);
+      },
+    };
+  }
+}
