@@ -230,4 +230,52 @@ mod tests {
         assert!(!c.matches());
         assert!(checksum(&headers(&[("upload-checksum", "crc32 AAAA")])).is_err());
     }
+
+    // Fuzzing: these parsers read headers any client can send.
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 3000, failure_persistence: None, ..Default::default() })]
+
+        #[test]
+        fn metadata_never_panics_and_round_trips_names(raw in "[ -~]{0,300}", name in "[^\\x00-\\x1f]{0,40}") {
+            // Arbitrary visible ASCII: parsed or refused, never a panic.
+            if let Ok(v) = HeaderValue::from_str(&raw) {
+                let mut h = HeaderMap::new();
+                h.insert(UPLOAD_METADATA, v);
+                let _ = metadata(&h);
+            }
+            // Any UTF-8 name, encoded as a client would, comes back unchanged.
+            let encoded = format!("filename {},filetype {}", BASE64.encode(name.as_bytes()), BASE64.encode(b"video/mp4"));
+            let h = headers(&[("upload-metadata", encoded.as_str())]);
+            let parsed = metadata(&h).map_err(|e| proptest::test_runner::TestCaseError::fail(e.to_string()))?;
+            proptest::prop_assert_eq!(parsed.filename.as_deref(), Some(name.as_str()));
+            proptest::prop_assert_eq!(parsed.filetype.as_deref(), Some("video/mp4"));
+        }
+
+        #[test]
+        fn offsets_are_plain_decimal_or_refused(raw in "[ -~]{0,30}") {
+            if let Ok(v) = HeaderValue::from_str(&raw) {
+                let mut h = HeaderMap::new();
+                h.insert(UPLOAD_OFFSET, v);
+                match upload_offset(&h) {
+                    Ok(n) => {
+                        proptest::prop_assert!(raw.bytes().all(|b| b.is_ascii_digit()), "{raw:?} accepted");
+                        proptest::prop_assert_eq!(raw.parse::<u64>().ok(), Some(n));
+                    }
+                    Err(_) => proptest::prop_assert!(raw.parse::<u64>().is_err() || raw.starts_with('+') || raw.trim() != raw),
+                }
+            }
+        }
+
+        #[test]
+        fn checksums_never_panic(raw in "[ -~]{0,120}", data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64)) {
+            if let Ok(v) = HeaderValue::from_str(&raw) {
+                let mut h = HeaderMap::new();
+                h.insert(UPLOAD_CHECKSUM, v);
+                if let Ok(Some(mut c)) = checksum(&h) {
+                    c.update(&data);
+                    let _ = c.matches();
+                }
+            }
+        }
+    }
 }
