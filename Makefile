@@ -31,7 +31,7 @@ test-postgres: deps fixtures ui
 	@bash scripts/postgres.sh stop
 	@url="$$(bash scripts/postgres.sh start)" && trap 'bash scripts/postgres.sh stop' EXIT && \
 	FLICK_TEST_DATABASE_URL="$$url" $(CARGO) test --locked -p flick-storage && \
-	FLICK_TEST_DATABASE_URL="$$url" $(CARGO) test --locked -p flick --test formats --test access --test bad_input --test crash
+	FLICK_TEST_DATABASE_URL="$$url" $(CARGO) test --locked -p flick --test formats --test access --test bad_input --test crash --test cluster
 
 ## deps: install ffmpeg on a fresh Debian/Ubuntu machine when it is missing
 deps:

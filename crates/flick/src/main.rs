@@ -1,9 +1,11 @@
-//! The `flick` binary: `flick serve`, `flick upload`, `flick print-config`.
+//! The `flick` binary: `flick serve`, `flick worker`, `flick upload`, `flick print-config`.
 
 mod config;
 mod http_server;
 mod serve;
 mod upload_cli;
+mod wiring;
+mod worker;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,6 +23,16 @@ struct Cli {
 enum Command {
     /// Start the server (API, share pages, streams) and its workers.
     Serve {
+        /// Configuration file (default: ./config.yaml when it exists, else built-in defaults).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Run no job workers (an API-only node; `flick worker` processes do the processing). Same as
+        /// `processing.workers: 0`.
+        #[arg(long)]
+        no_workers: bool,
+    },
+    /// Run only the job workers (`processing.workers` of them), sharing the servers' database and data folder.
+    Worker {
         /// Configuration file (default: ./config.yaml when it exists, else built-in defaults).
         #[arg(long, short)]
         config: Option<PathBuf>,
@@ -68,28 +80,41 @@ fn main() -> ExitCode {
             let options = upload_cli::Options { files, server, wait, json, chunk_bytes: chunk_mib << 20, limit_rate };
             if runtime.block_on(upload_cli::run(options)) { ExitCode::SUCCESS } else { ExitCode::FAILURE }
         }
-        Command::Serve { config: path } => {
-            let config = match config::load(path.as_deref()) {
-                Ok(c) => c,
-                Err(e) => {
-                    eprintln!("flick: {e}");
-                    return ExitCode::from(2);
-                }
-            };
-            let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-                Ok(r) => r,
-                Err(e) => {
-                    eprintln!("flick: cannot start the async runtime: {e}");
-                    return ExitCode::FAILURE;
-                }
-            };
-            match runtime.block_on(serve::run(config)) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("flick: {e}");
-                    ExitCode::FAILURE
-                }
+        Command::Serve { config: path, no_workers } => run_server(path, |mut config| async move {
+            if no_workers {
+                config.processing.workers = 0;
             }
+            serve::run(config).await
+        }),
+        Command::Worker { config: path } => run_server(path, worker::run),
+    }
+}
+
+/// Loads the configuration and runs `run` on a multi-threaded runtime (`flick serve`, `flick worker`).
+fn run_server<F, Fut>(path: Option<PathBuf>, run: F) -> ExitCode
+where
+    F: FnOnce(flick_domain::config::Config) -> Fut,
+    Fut: std::future::Future<Output = Result<(), wiring::ServeError>>,
+{
+    let config = match config::load(path.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("flick: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("flick: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("flick: {e}");
+            ExitCode::FAILURE
         }
     }
 }

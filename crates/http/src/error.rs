@@ -54,6 +54,9 @@ pub enum ApiError {
     UploadTooSlow { min_bytes_per_second: u64 },
     #[error("internal error")]
     Internal(String),
+    /// `/readyz`: a dependency (database, store) does not answer; what failed, without secrets.
+    #[error("not ready: {0}")]
+    NotReady(String),
 }
 
 impl ApiError {
@@ -79,6 +82,7 @@ impl ApiError {
             ApiError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             ApiError::UploadTooSlow { .. } => (StatusCode::REQUEST_TIMEOUT, "upload_too_slow"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            ApiError::NotReady(_) => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
         }
     }
 }

@@ -41,7 +41,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v/{id}", get(pages::share_page))
         .route("/assets/{*path}", get(pages::ui_asset))
         .route("/static/{file}", get(pages::static_asset))
-        .route("/healthz", get(pages::healthz));
+        .route("/healthz", get(pages::healthz))
+        .route("/readyz", get(pages::readyz));
     Router::new()
         .merge(api)
         .merge(media)

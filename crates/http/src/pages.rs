@@ -16,6 +16,48 @@ pub async fn healthz() -> impl IntoResponse {
     ([(header::CACHE_CONTROL, "no-store")], "ok")
 }
 
+/// `GET /readyz`: 200 when the database answers a trivial query and the blob store takes, returns and deletes a
+/// small blob (each within a few seconds); else 503 with the usual error body naming what failed. `/healthz` is
+/// liveness only (the process answers), `/readyz` is for load balancers.
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    const LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
+    let db = tokio::time::timeout(LIMIT, state.repo.exists(flick_domain::VideoId::new())).await;
+    match db {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readyz: the database does not answer");
+            return ApiError::NotReady("the database does not answer".into()).into_response();
+        }
+        Err(_) => return ApiError::NotReady("the database did not answer within 5 s".into()).into_response(),
+    }
+    match tokio::time::timeout(LIMIT, store_round_trip(&state)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readyz: the blob store is not usable");
+            return ApiError::NotReady("the blob store cannot be written or read".into()).into_response();
+        }
+        Err(_) => return ApiError::NotReady("the blob store did not answer within 5 s".into()).into_response(),
+    }
+    ([(header::CACHE_CONTROL, "no-store")], "ready").into_response()
+}
+
+/// Writes, reads back and deletes a tiny blob under `health/` (a key of its own per request).
+async fn store_round_trip(state: &AppState) -> Result<(), String> {
+    use flick_domain::ports::BlobKey;
+    let key = BlobKey::new(format!("health/readyz-{}", flick_domain::VideoId::new())).map_err(|e| e.to_string())?;
+    let probe = bytes::Bytes::from_static(b"flick");
+    let result = async {
+        state.store.put_bytes(&key, probe.clone()).await.map_err(|e| e.to_string())?;
+        match state.store.len(&key).await.map_err(|e| e.to_string())? {
+            Some(n) if n == probe.len() as u64 => Ok(()),
+            other => Err(format!("read back {other:?} bytes")),
+        }
+    }
+    .await;
+    let _ = state.store.delete(&key).await;
+    result
+}
+
 /// `GET /`: the web app's upload page (or a minimal form when the UI is not built).
 pub async fn home(State(state): State<AppState>) -> Response {
     if let Some(html) = state.web.index_with_head("<title>Flick</title>") {

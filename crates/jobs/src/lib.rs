@@ -2,6 +2,7 @@
 //! into HLS while publishing each finished segment at once, and put things right after a crash.
 
 mod error;
+mod node;
 mod pipeline;
 mod publish;
 mod recover;
@@ -15,6 +16,7 @@ use flick_domain::ports::{JobQueue, Repo, Store};
 use flick_media::Tools;
 
 pub use error::JobError;
+pub use node::Node;
 pub use recover::recover;
 pub use worker::spawn_workers;
 
@@ -25,8 +27,9 @@ pub struct Context {
     pub queue: Arc<dyn JobQueue>,
     pub tools: Tools,
     pub settings: ProcessingConfig,
-    /// Scratch space for jobs (`{data_dir}/work`): one folder per running job, emptied at start-up.
+    /// Root of the scratch space (`{data_dir}/work`). This process's jobs run in `{work_dir}/{host}/{pid}-{tag}/`,
+    /// one folder per claim; start-up removes only the folders of this host's dead processes (see [`recover`]).
     pub work_dir: PathBuf,
-    /// Prefix of this process's worker names; leases held under it are released at start-up and shutdown.
-    pub node: String,
+    /// This process's identity: its workers are `{node.name()}w{N}`; their leases are released at shutdown.
+    pub node: Node,
 }

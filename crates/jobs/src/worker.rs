@@ -22,7 +22,7 @@ const IDLE_POLL: Duration = Duration::from_secs(1);
 pub fn spawn_workers(ctx: Arc<Context>, count: u32, shutdown: CancellationToken) -> Vec<JoinHandle<()>> {
     (0..count)
         .map(|i| {
-            let name = format!("{}w{i}", ctx.node);
+            let name = format!("{}w{i}", ctx.node.name());
             tokio::spawn(worker_loop(ctx.clone(), name, shutdown.clone()))
         })
         .collect()
@@ -57,7 +57,7 @@ async fn worker_loop(ctx: Arc<Context>, name: String, shutdown: CancellationToke
 async fn run_job(ctx: &Context, job: Job, shutdown: &CancellationToken) {
     let started = std::time::Instant::now();
     // One folder per claim: a previous claim of the same job never shares it.
-    let work = ctx.work_dir.join(format!("{}-{}", job.video_id, job.lease_id));
+    let work = ctx.node.work_dir(&ctx.work_dir).join(format!("{}-{}", job.video_id, job.lease_id));
     // Dropping the pipeline future (lease lost, shutdown) kills its ffmpeg children.
     let result = tokio::select! {
         r = pipeline::run(ctx, &job, &work) => r,

@@ -180,6 +180,9 @@ impl JobQueue for Database {
     async fn release_leases_of(&self, worker_prefix: &str) -> Result<u64, QueueError> {
         delegate!(self.release_leases_of(worker_prefix))
     }
+    async fn lease_owners(&self) -> Result<Vec<String>, QueueError> {
+        delegate!(self.lease_owners())
+    }
     async fn cancel_video(&self, video_id: VideoId) -> Result<(), QueueError> {
         delegate!(self.cancel_video(video_id))
     }

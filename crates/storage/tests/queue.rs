@@ -173,7 +173,13 @@ async fn release_leases_of_frees_only_matching_workers() {
     let alive = db.claim("hostX1/worker-0", LEASE).await.unwrap().unwrap();
     let alive2 = db.claim("host_1/worker-0", LEASE).await.unwrap().unwrap();
 
+    let mut owners = db.lease_owners().await.unwrap();
+    owners.sort();
+    assert_eq!(owners, ["host%1/worker-0", "host%1/worker-1", "hostX1/worker-0", "host_1/worker-0"]);
     assert_eq!(db.release_leases_of("host%1/").await.unwrap(), 2);
+    let mut owners = db.lease_owners().await.unwrap();
+    owners.sort();
+    assert_eq!(owners, ["hostX1/worker-0", "host_1/worker-0"]);
     assert!(!db.heartbeat(&dead, LEASE).await.unwrap());
     assert!(db.heartbeat(&alive, LEASE).await.unwrap());
     assert!(db.heartbeat(&alive2, LEASE).await.unwrap());

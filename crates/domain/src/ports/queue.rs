@@ -72,8 +72,11 @@ pub trait JobQueue: Send + Sync + 'static {
     /// Reports a failure: retried with backoff if `retryable` and attempts remain, else given up with `reason`.
     async fn fail(&self, job: &Job, reason: &str, retryable: bool) -> Result<JobOutcome, QueueError>;
     /// Makes the jobs leased by workers whose name starts with `worker_prefix` claimable at once
-    /// (called at start-up: those workers died with the previous process).
+    /// (a process's own workers at its graceful stop; at start-up, those of processes known to be dead).
     async fn release_leases_of(&self, worker_prefix: &str) -> Result<u64, QueueError>;
+    /// The distinct names of the workers holding a running job's lease (expired or not), so that start-up can find
+    /// those of dead processes on this host.
+    async fn lease_owners(&self) -> Result<Vec<String>, QueueError>;
     /// Drops every job of a video (it was deleted).
     async fn cancel_video(&self, video_id: VideoId) -> Result<(), QueueError>;
     /// Waits until a job may be available or `max` has passed (a hint; callers then try [`JobQueue::claim`]).

@@ -54,39 +54,14 @@ impl Server {
 
     /// Starts a server on an existing data dir (for restart tests).
     pub fn start_on(data_dir: &Path, env: &[(&str, &str)]) -> Server {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_flick"));
-        cmd.arg("serve")
-            .current_dir(data_dir.parent().unwrap_or(Path::new("/")))
-            .env("FLICK_SERVER__PORT", "0")
-            .env("FLICK_SERVER__HOST", "127.0.0.1")
-            .env("FLICK_STORAGE__DATA_DIR", data_dir)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        if let Some(url) = postgres_database_for(data_dir) {
-            cmd.env("FLICK_STORAGE__DATABASE_URL", url);
-        }
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().expect("spawn flick");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut reader = BufReader::new(stdout);
-        let mut line = String::new();
-        let base = loop {
-            line.clear();
-            let n = reader.read_line(&mut line).expect("read stdout");
-            assert!(n > 0, "flick exited before it was listening");
-            if let Some(rest) = line.split("listening on ").nth(1) {
-                break rest.trim().trim_end_matches(')').to_owned();
-            }
-        };
-        // Keep draining stdout so the child never blocks on a full pipe.
-        std::thread::spawn(move || {
-            let mut sink = String::new();
-            while reader.read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {
-                sink.clear();
-            }
+        Server::start_with_args(&["serve"], data_dir, env)
+    }
+
+    /// Starts `flick ARGS…` (e.g. `serve --no-workers`) on `data_dir`, which other processes may share.
+    pub fn start_with_args(args: &[&str], data_dir: &Path, env: &[(&str, &str)]) -> Server {
+        let mut child = flick_command(args, data_dir, env).spawn().expect("spawn flick");
+        let base = read_stdout_until(&mut child, |line| {
+            line.split("listening on ").nth(1).map(|rest| rest.trim().trim_end_matches(')').to_owned())
         });
         Server { child, base, data_dir: data_dir.to_owned(), _temp: None }
     }
@@ -111,6 +86,82 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.kill9();
     }
+}
+
+/// A running `flick worker` (job workers only) on a shared data dir, killed (SIGKILL) on drop.
+pub struct Worker {
+    pub child: Child,
+    /// Its node name (`{host}/{pid}-{tag}/`), as it printed it.
+    pub node: String,
+}
+
+impl Worker {
+    pub fn start(data_dir: &Path, env: &[(&str, &str)]) -> Worker {
+        let mut child = flick_command(&["worker"], data_dir, env).spawn().expect("spawn flick worker");
+        let node = read_stdout_until(&mut child, |line| {
+            line.strip_prefix("Flick worker ").and_then(|rest| rest.split(' ').next()).map(str::to_owned)
+        });
+        Worker { child, node }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGKILL, as a crash would.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// `flick ARGS…` on `data_dir` (127.0.0.1, a free port, the test database when PostgreSQL is asked for).
+fn flick_command(args: &[&str], data_dir: &Path, env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_flick"));
+    cmd.args(args)
+        .current_dir(data_dir.parent().unwrap_or(Path::new("/")))
+        .env("FLICK_SERVER__PORT", "0")
+        .env("FLICK_SERVER__HOST", "127.0.0.1")
+        .env("FLICK_STORAGE__DATA_DIR", data_dir)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    if let Some(url) = postgres_database_for(data_dir) {
+        cmd.env("FLICK_STORAGE__DATABASE_URL", url);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+/// Reads the child's stdout until `pick` finds what it wants in a line, then keeps draining it in the background
+/// (so the child never blocks on a full pipe).
+fn read_stdout_until(child: &mut Child, pick: impl Fn(&str) -> Option<String>) -> String {
+    let stdout = child.stdout.take().expect("stdout");
+    let mut reader = BufReader::new(stdout);
+    let mut line = String::new();
+    let found = loop {
+        line.clear();
+        let n = reader.read_line(&mut line).expect("read stdout");
+        assert!(n > 0, "flick exited before it was ready");
+        if let Some(found) = pick(&line) {
+            break found;
+        }
+    };
+    std::thread::spawn(move || {
+        let mut sink = String::new();
+        while reader.read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {
+            sink.clear();
+        }
+    });
+    found
 }
 
 /// With `FLICK_TEST_DATABASE_URL` set to a PostgreSQL server (`make test-postgres`): the database of the server on

@@ -162,6 +162,15 @@ impl JobQueue for SqliteDb {
         Ok(released)
     }
 
+    async fn lease_owners(&self) -> Result<Vec<String>, QueueError> {
+        sqlx::query_scalar(
+            "SELECT DISTINCT lease_owner FROM jobs WHERE state = 'running' AND lease_owner IS NOT NULL ORDER BY 1",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(unavailable)
+    }
+
     async fn cancel_video(&self, video_id: VideoId) -> Result<(), QueueError> {
         sqlx::query("DELETE FROM jobs WHERE video_id = ?1")
             .bind(video_id.to_string())
