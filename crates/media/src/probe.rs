@@ -155,16 +155,32 @@ pub async fn probe(tools: &Tools, input: &Path) -> Result<MediaInfo, MediaError>
     let mut args: Vec<std::ffi::OsString> = vec!["-v".into(), "error".into(), "-hide_banner".into()];
     args.extend(input_args(INPUT_FORMATS, sniffed, PROBE_DECODERS));
     args.extend(["-print_format".into(), "json".into(), "-show_entries".into(), SHOW_ENTRIES.into(), url.clone()]);
-    let out = process::run(Invocation {
+    let probe_run = process::run(Invocation {
         tool: "ffprobe",
         program: &tools.ffprobe,
         args,
         timeout: PROBE_TIMEOUT,
         nice: tools.nice,
         stdout: Stdout::Collect { max_bytes: MAX_PROBE_OUTPUT },
-    })
-    .await
-    .map_err(|e| match e {
+    });
+    // The keyframe scan is on the path to the first segment: for a recognised container it runs
+    // beside the stream probe (over every video stream; the probe then says which one counts).
+    let early_scan = async {
+        match sniffed {
+            Some(demuxer) => Some(list_packets(tools, &url, Some(demuxer), "v", false).await),
+            None => None,
+        }
+    };
+    tokio::pin!(probe_run, early_scan);
+    let mut early: Option<Option<Result<String, MediaError>>> = None;
+    // A failing probe answers at once; the scan is then dropped (its ffprobe killed).
+    let out = loop {
+        tokio::select! {
+            out = &mut probe_run => break out,
+            scanned = &mut early_scan, if early.is_none() => early = Some(scanned),
+        }
+    };
+    let out = out.map_err(|e| match e {
         MediaError::Io { context, .. } if context.starts_with("reading the output") => {
             MediaError::NotAVideo { detail: "ffprobe's description of the file is absurdly large".into() }
         }
@@ -182,7 +198,18 @@ pub async fn probe(tools: &Tools, input: &Path) -> Result<MediaInfo, MediaError>
 
     let duration_known = info.duration_seconds > 0.0;
     if info.video.codec == "h264" || !duration_known {
-        match scan_keyframes(tools, &url, &info, !duration_known).await {
+        let early = match early {
+            Some(done) => done,
+            None => early_scan.await,
+        };
+        let scanned = match early {
+            // The early scan covers the window only; a duration the container does not state needs the whole file.
+            Some(Ok(csv)) if duration_known => {
+                Ok(analyse_packets(&packets_of(&csv, info.video.index), info.video.frame_rate))
+            }
+            _ => scan_keyframes(tools, &url, &info, !duration_known).await,
+        };
+        match scanned {
             Ok(scan) => {
                 info.video.max_keyframe_interval = scan.max_keyframe_interval;
                 if !duration_known && let Some(d) = scan.duration {
@@ -580,13 +607,32 @@ async fn scan_keyframes(
     info: &MediaInfo,
     whole: bool,
 ) -> Result<KeyframeScan, MediaError> {
+    let csv = list_packets(tools, url, info.demuxer(), &info.video.index.to_string(), whole).await?;
+    Ok(analyse_packets(&packets_of(&csv, info.video.index), info.video.frame_rate))
+}
+
+/// The `pts_time,flags` lines of one stream, from `stream_index,pts_time,flags` lines.
+fn packets_of(csv: &str, index: u32) -> String {
+    let prefix = format!("{index},");
+    csv.lines().filter_map(|line| line.strip_prefix(&prefix)).collect::<Vec<_>>().join("\n")
+}
+
+/// `stream_index,pts_time,flags` of the packets of the `streams` selected (ffprobe's -select_streams):
+/// the first [`SCAN_WINDOW_SECONDS`], or the whole file when `whole`.
+async fn list_packets(
+    tools: &Tools,
+    url: &std::ffi::OsStr,
+    demuxer: Option<&str>,
+    streams: &str,
+    whole: bool,
+) -> Result<String, MediaError> {
     let mut args: Vec<std::ffi::OsString> = vec!["-v".into(), "error".into(), "-hide_banner".into()];
-    args.extend(input_args(INPUT_FORMATS, info.demuxer(), PROBE_DECODERS));
+    args.extend(input_args(INPUT_FORMATS, demuxer, PROBE_DECODERS));
     args.extend([
         "-select_streams".into(),
-        info.video.index.to_string().into(),
+        streams.into(),
         "-show_entries".into(),
-        "packet=pts_time,flags".into(),
+        "packet=stream_index,pts_time,flags".into(),
         "-of".into(),
         "csv=p=0".into(),
     ]);
@@ -604,7 +650,7 @@ async fn scan_keyframes(
     })
     .await?
     .success("ffprobe")?;
-    Ok(analyse_packets(&String::from_utf8_lossy(&out.stdout), info.video.frame_rate))
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// From `pts_time,flags` lines: the longest gap between keyframes (counting the stretch after the
