@@ -129,8 +129,11 @@ proptest! {
             let k = key.as_str();
             prop_assert!(!k.starts_with('/') && !k.split('/').any(|p| p == ".." || p == "." || p.is_empty()), "{k}");
         }
-        if let Ok(key) = BlobKey::hls_file(VideoId::new(), &s) {
-            prop_assert!(!key.as_str().contains(".."), "{}", key.as_str());
+        let id = VideoId::new();
+        if let Ok(key) = BlobKey::hls_file(id, &s) {
+            // One plain name inside the video's folder ("..A" is a name; ".." is not).
+            prop_assert_eq!(key.as_str(), format!("hls/{id}/{s}"));
+            prop_assert!(!s.contains('/') && s != ".." && s != "." && !s.is_empty(), "{}", key.as_str());
         }
     }
 }
