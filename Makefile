@@ -3,7 +3,11 @@ SHELL := /bin/bash
 CARGO ?= cargo
 RELEASE_BIN := target/release/flick
 
-.PHONY: run build ui test test-postgres deps fixtures check fmt clean bench bench-smoke
+# Test servers of the scaled set-up (throwaway, loopback only).
+PG := bash scripts/postgres.sh
+GARAGE := bash scripts/garage.sh
+
+.PHONY: run build ui test test-scaled deps fixtures check fmt clean bench bench-smoke
 
 ## run: build the release binary and start Flick with its embedded defaults (http://127.0.0.1:8080/)
 run: deps build
@@ -17,21 +21,25 @@ build: ui
 ui:
 	@bash scripts/build-ui.sh
 
-## test: install what the tests need, make the fixtures, run every test (Rust on SQLite and on PostgreSQL, web unit,
-## web end-to-end)
+## test: install what the tests need, make the fixtures, run every test (Rust on SQLite + disk and on
+## PostgreSQL + S3, web unit, web end-to-end)
 test: deps fixtures ui
 	$(CARGO) test --workspace --locked
-	$(MAKE) --no-print-directory -o deps -o fixtures -o ui test-postgres
+	$(MAKE) --no-print-directory -o deps -o fixtures -o ui test-scaled
 	cd web && npm test
 	$(CARGO) build --release --locked -p flick
 	FLICK_SCREENSHOTS=$(CURDIR)/target/e2e bash scripts/web-e2e.sh
 
-## test-postgres: the storage tests and the end-to-end story again, on a throwaway PostgreSQL (scripts/postgres.sh)
-test-postgres: deps fixtures ui
-	@bash scripts/postgres.sh stop
-	@url="$$(bash scripts/postgres.sh start)" && trap 'bash scripts/postgres.sh stop' EXIT && \
-	FLICK_TEST_DATABASE_URL="$$url" $(CARGO) test --locked -p flick-storage && \
-	FLICK_TEST_DATABASE_URL="$$url" $(CARGO) test --locked -p flick --test formats --test access --test bad_input --test crash --test cluster
+## test-scaled: the storage tests and the end-to-end story again on the scaled set-up: a throwaway PostgreSQL
+## (scripts/postgres.sh) and a Garage S3 server (scripts/garage.sh, cargo-installed once when missing), plus the
+## cluster tests (API nodes and workers sharing only those two)
+test-scaled: deps fixtures ui
+	@$(PG) stop; $(GARAGE) stop
+	@url="$$($(PG) start)" && s3="$$($(GARAGE) start)" && trap '$(PG) stop; $(GARAGE) stop' EXIT && \
+	eval "$$s3" && export FLICK_TEST_DATABASE_URL="$$url" && \
+	$(CARGO) test --locked -p flick-storage && \
+	$(CARGO) test --locked -p flick --test formats --test access --test bad_input --test crash --test cluster \
+		--test scale_out --test migrate --test metrics
 
 ## deps: install ffmpeg on a fresh Debian/Ubuntu machine when it is missing
 deps:

@@ -37,6 +37,8 @@ pub struct ServerConfig {
     pub header_read_timeout_seconds: u64,
     /// Seconds a connection may go without a byte moving either way before it is closed.
     pub idle_timeout_seconds: u64,
+    /// Port on `host` where `flick worker` answers `/healthz`, `/readyz` and `/metrics` (0: any free port, printed).
+    pub worker_port: u16,
 }
 
 impl Default for ServerConfig {
@@ -48,6 +50,7 @@ impl Default for ServerConfig {
             shutdown_grace_seconds: 10,
             header_read_timeout_seconds: 30,
             idle_timeout_seconds: 120,
+            worker_port: 8081,
         }
     }
 }
@@ -76,11 +79,55 @@ pub struct StorageConfig {
     pub database_url: Option<String>,
     /// New uploads are refused (507) while the data folder's filesystem has less free space than this.
     pub min_free_bytes: u64,
+    /// Where blobs (raw uploads, HLS files, thumbnails) live: a local folder, or `s3://BUCKET/PREFIX` on an
+    /// S3-compatible object store configured by `s3`. Unset: the data folder.
+    #[serde(deserialize_with = "lenient_string")]
+    pub blob_url: Option<String>,
+    /// The S3-compatible object store of an `s3://` blob URL.
+    pub s3: S3Config,
 }
 
 impl Default for StorageConfig {
     fn default() -> Self {
-        StorageConfig { data_dir: PathBuf::from("./data"), database_url: None, min_free_bytes: 1_073_741_824 }
+        StorageConfig {
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            min_free_bytes: 1_073_741_824,
+            blob_url: None,
+            s3: S3Config::default(),
+        }
+    }
+}
+
+/// How to reach an S3-compatible object store. Unset keys fall back to the standard `AWS_*` environment variables
+/// (`AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`).
+#[derive(Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct S3Config {
+    /// The service's URL, e.g. `http://127.0.0.1:3900` (Garage, MinIO); unset: AWS.
+    #[serde(deserialize_with = "lenient_string")]
+    pub endpoint: Option<String>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub region: Option<String>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub access_key_id: Option<String>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub secret_access_key: Option<String>,
+    /// Virtual-hosted-style requests (`BUCKET.host/key`, AWS's preference) instead of path-style (`host/BUCKET/key`,
+    /// what Garage and MinIO expect by default).
+    pub virtual_hosted_style: bool,
+}
+
+impl std::fmt::Debug for S3Config {
+    // The secret must not reach a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Config")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &self.secret_access_key.as_ref().map(|_| "***"))
+            .field("virtual_hosted_style", &self.virtual_hosted_style)
+            .finish()
     }
 }
 
@@ -268,6 +315,12 @@ impl Config {
             && !(u.starts_with("http://") || u.starts_with("https://"))
         {
             problems.push("server.public_url must start with http:// or https://".to_owned());
+        }
+        if let Some(u) = &self.storage.blob_url
+            && u.contains("://")
+            && !u.starts_with("s3://")
+        {
+            problems.push("storage.blob_url must be a local folder or s3://BUCKET/PREFIX".to_owned());
         }
         if problems.is_empty() { Ok(()) } else { Err(problems) }
     }

@@ -1,7 +1,8 @@
-//! The `flick` binary: `flick serve`, `flick worker`, `flick upload`, `flick print-config`.
+//! The `flick` binary: `flick serve`, `flick worker`, `flick upload`, `flick migrate`, `flick print-config`.
 
 mod config;
 mod http_server;
+mod migrate;
 mod serve;
 mod upload_cli;
 mod wiring;
@@ -58,6 +59,23 @@ enum Command {
         #[arg(long)]
         limit_rate: Option<u64>,
     },
+    /// Copy this installation (its records and blobs) into another database and blob store, e.g. PostgreSQL and S3.
+    /// Stop every Flick process on it first. Resumable: run it again after an interruption.
+    Migrate {
+        /// Configuration file of the installation to copy (default: ./config.yaml when it exists).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// The destination database: postgres://USER:PASSWORD@HOST:PORT/DATABASE (or sqlite://PATH).
+        #[arg(long, value_name = "URL")]
+        to_database: String,
+        /// The destination blob store: s3://BUCKET/PREFIX (endpoint and credentials from storage.s3 or the AWS_*
+        /// variables), or a local folder.
+        #[arg(long, value_name = "URL")]
+        to_blobs: String,
+        /// Also compare the SHA-256 of every blob in both stores (reads every byte again), not only its length.
+        #[arg(long)]
+        verify_content: bool,
+    },
     /// Print every configuration key with its default and what it does.
     PrintConfig,
 }
@@ -87,6 +105,35 @@ fn main() -> ExitCode {
             serve::run(config).await
         }),
         Command::Worker { config: path } => run_server(path, worker::run),
+        Command::Migrate { config: path, to_database, to_blobs, verify_content } => {
+            let options = migrate::Options { to_database, to_blobs, verify_content };
+            run_migrate(path, options)
+        }
+    }
+}
+
+/// `flick migrate`: 0 when everything was copied and verified, 1 when it refused or failed, 2 on a bad configuration.
+fn run_migrate(path: Option<PathBuf>, options: migrate::Options) -> ExitCode {
+    let config = match config::load(path.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("flick migrate: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("flick migrate: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(migrate::run(config, options)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("flick migrate: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -12,10 +12,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use flick_domain::config::Config;
+use flick_domain::ports::Store;
 use flick_jobs::{Context, Node};
 use flick_media::Tools;
-use flick_storage::fs::FsStore;
-use flick_storage::{Database, open_database};
+use flick_storage::{Backend, BlobStore, Database, open_database};
 use tracing_subscriber::EnvFilter;
 
 /// Why a process could not start or stopped abnormally.
@@ -25,6 +25,8 @@ pub enum ServeError {
     DataDir { path: String, source: std::io::Error },
     #[error("cannot open the database: {0}")]
     Database(String),
+    #[error("cannot use the blob store: {0}")]
+    Blobs(String),
     #[error("{0}")]
     Tools(String),
     #[error("start-up recovery failed: {0}")]
@@ -41,7 +43,11 @@ pub enum ServeError {
 pub struct Wiring {
     pub config: Config,
     pub db: Arc<Database>,
-    pub store: Arc<FsStore>,
+    pub store: Arc<dyn Store>,
+    /// Which blob store `store` is (local folder or bucket).
+    pub blobs: BlobStore,
+    /// Where upload bodies are written before they go to the store.
+    pub scratch_dir: std::path::PathBuf,
     pub ctx: Arc<Context>,
     /// True when no other process used the data folder at start-up (the single-machine default).
     pub alone: bool,
@@ -69,10 +75,17 @@ impl Wiring {
             .await
             .map_err(|e| ServeError::Database(e.to_string()))?;
         let db = Arc::new(db);
-        let store = Arc::new(FsStore::new(data_dir.clone()).map_err(dir_err)?);
+        let blobs = BlobStore::open(&config.storage).map_err(|e| ServeError::Blobs(e.to_string()))?;
+        blobs.check().await.map_err(|e| ServeError::Blobs(format!("{} does not answer: {e}", blobs.describe())))?;
+        let store = blobs.store();
+        let scratch_dir = blobs.scratch_dir(&data_dir);
+        std::fs::create_dir_all(&scratch_dir).map_err(dir_err)?;
+        // Records or blobs that other machines see too (PostgreSQL, a bucket) are never swept as if alone.
+        let shared = db.backend() == Backend::Postgres || blobs.is_shared();
         if alone {
-            sweep_partial_uploads(&store.scratch_dir()).await;
+            sweep_partial_uploads(&scratch_dir).await;
         }
+        tracing::info!(database = db.backend().as_str(), blobs = %blobs.describe(), "storage opened");
 
         let tools = Tools::from_config(&config.processing);
         if config.processing.workers > 0 {
@@ -93,8 +106,10 @@ impl Wiring {
             work_dir: data_dir.join("work"),
             node,
         });
-        flick_jobs::recover(&ctx, alone).await.map_err(|e| ServeError::Recovery(e.to_string()))?;
-        Ok(Wiring { config, db, store, ctx, alone, data_lock, startup_lock: Some(startup_lock) })
+        // Orphan sweeps only when nothing else can be writing: a blob in a shared bucket may belong to another
+        // node's upload whose record is not written yet.
+        flick_jobs::recover(&ctx, alone && !shared).await.map_err(|e| ServeError::Recovery(e.to_string()))?;
+        Ok(Wiring { config, db, store, blobs, scratch_dir, ctx, alone, data_lock, startup_lock: Some(startup_lock) })
     }
 
     /// Start-up is over: this process now shares the data folder, and the next process may start.

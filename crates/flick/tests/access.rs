@@ -77,7 +77,8 @@ async fn listing_deletion_and_ids_are_guarded() {
     ] {
         assert_eq!(c.get(server.url(&path)).send().await.unwrap().status(), 404, "{path}");
     }
-    let leftovers: Vec<String> = files_under(&server.data_dir).into_iter().filter(|f| f.contains(&id)).collect();
+    let mut leftovers: Vec<String> = files_under(&server.data_dir).into_iter().filter(|f| f.contains(&id)).collect();
+    leftovers.extend(blob_keys(&server.data_dir).await.into_iter().filter(|k| k.contains(&id)));
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 

@@ -23,7 +23,7 @@ async fn bad_uploads_are_refused_clearly() {
         assert_eq!(body["error"]["code"], *want_code, "{body}");
         assert!(body["error"]["message"].as_str().is_some_and(|m| m.len() > 10), "{body}");
     }
-    assert!(files_under(&server.data_dir.join("raw")).is_empty());
+    assert!(blob_keys(&server.data_dir).await.is_empty(), "{:?}", blob_keys(&server.data_dir).await);
     assert!(files_under(&server.data_dir.join("tmp")).is_empty());
 }
 
@@ -76,7 +76,7 @@ async fn over_limit_upload_without_length_gets_413_and_leaves_nothing() {
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(files_under(&server.data_dir.join("tmp")).is_empty(), "{:?}", files_under(&server.data_dir.join("tmp")));
-    assert!(files_under(&server.data_dir.join("raw")).is_empty());
+    assert!(blob_keys(&server.data_dir).await.is_empty(), "{:?}", blob_keys(&server.data_dir).await);
     // The server is still healthy.
     let r = client().get(server.url("/healthz")).send().await.unwrap();
     assert_eq!(r.status(), 200);

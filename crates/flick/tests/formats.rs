@@ -72,7 +72,8 @@ async fn every_supported_input_becomes_a_complete_stream() {
         assert_eq!(&bytes[..3], &[0xFF, 0xD8, 0xFF], "{fixture_name}: thumbnail is not a JPEG");
 
         // The raw upload is gone once ready.
-        assert!(!server.data_dir.join("raw").join(&id).exists(), "{fixture_name}: raw file kept");
+        let raw = format!("raw/{id}");
+        assert!(!blob_keys(&server.data_dir).await.contains(&raw), "{fixture_name}: raw upload kept");
     }
     // Nothing is left in the scratch areas.
     assert!(files_under(&server.data_dir.join("tmp")).is_empty());

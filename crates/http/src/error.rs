@@ -11,6 +11,10 @@ const CHECKSUM_MISMATCH: StatusCode = match StatusCode::from_u16(460) {
     Err(_) => StatusCode::BAD_REQUEST,
 };
 
+/// The error code of an error response, kept in its extensions for the metrics (see `limits::limit_uploads`).
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorCode(pub &'static str);
+
 /// Every way a request can fail, with what the client is told.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -100,6 +104,7 @@ impl IntoResponse for ApiError {
         };
         let body = serde_json::json!({ "error": { "code": code, "message": message } });
         let mut response = (status, Json(body)).into_response();
+        response.extensions_mut().insert(ErrorCode(code));
         if let ApiError::RangeNotSatisfiable { total_len } = self
             && let Ok(v) = HeaderValue::from_str(&format!("bytes */{total_len}"))
         {

@@ -6,6 +6,7 @@
 mod error;
 mod headers;
 pub mod limits;
+mod metrics;
 mod pages;
 mod state;
 mod streams;
@@ -19,6 +20,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
 pub use error::ApiError;
+pub use metrics::ops_router;
 pub use state::AppState;
 pub use web::WebUi;
 
@@ -42,7 +44,8 @@ pub fn router(state: AppState) -> Router {
         .route("/assets/{*path}", get(pages::ui_asset))
         .route("/static/{file}", get(pages::static_asset))
         .route("/healthz", get(pages::healthz))
-        .route("/readyz", get(pages::readyz));
+        .route("/readyz", get(pages::readyz))
+        .route("/metrics", get(metrics::metrics));
     Router::new()
         .merge(api)
         .merge(media)

@@ -29,7 +29,7 @@ use bytes::Bytes;
 use flick_domain::config::Config;
 use futures_util::StreamExt;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 /// Paths under this prefix are uploads (`/api/upload`, `/api/uploads`, `/api/uploads/{id}`).
 pub const UPLOAD_PREFIX: &str = "/api/upload";
@@ -170,7 +170,7 @@ pub async fn limit_uploads(State(limits): State<UploadLimits>, request: Request,
     let inner = &limits.inner;
     if inner.min_free_bytes > 0 && free_bytes(&inner.disk).is_some_and(|free| free < inner.min_free_bytes) {
         tracing::warn!(min_free_bytes = inner.min_free_bytes, "disk below the watermark: upload refused");
-        return ApiError::InsufficientStorage.into_response();
+        return counted(ApiError::InsufficientStorage.into_response());
     }
     let ip = request
         .extensions()
@@ -182,7 +182,7 @@ pub async fn limit_uploads(State(limits): State<UploadLimits>, request: Request,
         Ok(p) => p,
         Err(e) => {
             tracing::info!(%ip, error = %e, "upload refused by the per-address limits");
-            return e.into_response();
+            return counted(e.into_response());
         }
     };
 
@@ -194,10 +194,18 @@ pub async fn limit_uploads(State(limits): State<UploadLimits>, request: Request,
     let mut response = match cut.load(Ordering::SeqCst) {
         CUT_SLOW => ApiError::UploadTooSlow { min_bytes_per_second: inner.min_bytes_per_second }.into_response(),
         CUT_DISK => ApiError::InsufficientStorage.into_response(),
-        _ => return response,
+        _ => return counted(response),
     };
     // The rest of the body was not read: the connection cannot be reused.
     response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    counted(response)
+}
+
+/// Counts an upload request answered with an error, by its code: every upload route's answer passes here.
+fn counted(response: Response) -> Response {
+    if let Some(ErrorCode(code)) = response.extensions().get::<ErrorCode>() {
+        flick_telemetry::metrics().upload_refused(code);
+    }
     response
 }
 
@@ -233,6 +241,7 @@ fn watch_body(
             match next {
                 Ok(Some(Ok(chunk))) => {
                     s.in_window += chunk.len() as u64;
+                    flick_telemetry::metrics().upload_bytes(chunk.len() as u64);
                     if tokio::time::Instant::now() >= deadline {
                         if s.in_window < need {
                             return Some((Err(s.fail(CUT_SLOW)), s));

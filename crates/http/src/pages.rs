@@ -4,6 +4,7 @@
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
+use flick_domain::ports::{Repo, Store};
 use flick_domain::upload::title_of;
 
 use crate::error::ApiError;
@@ -20,8 +21,13 @@ pub async fn healthz() -> impl IntoResponse {
 /// small blob (each within a few seconds); else 503 with the usual error body naming what failed. `/healthz` is
 /// liveness only (the process answers), `/readyz` is for load balancers.
 pub async fn readyz(State(state): State<AppState>) -> Response {
+    readiness(state.repo.as_ref(), state.store.as_ref()).await
+}
+
+/// The `/readyz` answer of any process (`flick worker` too) from its database and blob store.
+pub(crate) async fn readiness(repo: &dyn Repo, store: &dyn Store) -> Response {
     const LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
-    let db = tokio::time::timeout(LIMIT, state.repo.exists(flick_domain::VideoId::new())).await;
+    let db = tokio::time::timeout(LIMIT, repo.exists(flick_domain::VideoId::new())).await;
     match db {
         Ok(Ok(_)) => {}
         Ok(Err(e)) => {
@@ -30,7 +36,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         }
         Err(_) => return ApiError::NotReady("the database did not answer within 5 s".into()).into_response(),
     }
-    match tokio::time::timeout(LIMIT, store_round_trip(&state)).await {
+    match tokio::time::timeout(LIMIT, store_round_trip(store)).await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readyz: the blob store is not usable");
@@ -42,19 +48,19 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 /// Writes, reads back and deletes a tiny blob under `health/` (a key of its own per request).
-async fn store_round_trip(state: &AppState) -> Result<(), String> {
+async fn store_round_trip(store: &dyn Store) -> Result<(), String> {
     use flick_domain::ports::BlobKey;
     let key = BlobKey::new(format!("health/readyz-{}", flick_domain::VideoId::new())).map_err(|e| e.to_string())?;
     let probe = bytes::Bytes::from_static(b"flick");
     let result = async {
-        state.store.put_bytes(&key, probe.clone()).await.map_err(|e| e.to_string())?;
-        match state.store.len(&key).await.map_err(|e| e.to_string())? {
+        store.put_bytes(&key, probe.clone()).await.map_err(|e| e.to_string())?;
+        match store.len(&key).await.map_err(|e| e.to_string())? {
             Some(n) if n == probe.len() as u64 => Ok(()),
             other => Err(format!("read back {other:?} bytes")),
         }
     }
     .await;
-    let _ = state.store.delete(&key).await;
+    let _ = store.delete(&key).await;
     result
 }
 

@@ -17,6 +17,9 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Where upload bodies are streamed before they are handed to the store (same filesystem as the store on local disk).
     pub scratch_dir: PathBuf,
+    /// True when API nodes share the uploads in progress (the blob store is a bucket): their bytes are staged in the
+    /// store, chunk by chunk, instead of on this node's disk.
+    pub shared_uploads: bool,
     /// Base of absolute links (share links, Open Graph images), without a trailing slash.
     pub base_url: String,
     /// Where the web app's files come from.

@@ -11,7 +11,7 @@ use axum::extract::{FromRequest, Multipart, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use bytes::Bytes;
-use flick_domain::ports::{BlobKey, JobKind};
+use flick_domain::ports::BlobKey;
 use flick_domain::upload::{Container, SNIFF_LEN, clean_file_name, extension_of, sniff};
 use flick_domain::{ManageToken, NewVideo, VideoId};
 use futures_util::{Stream, StreamExt};
@@ -94,6 +94,7 @@ pub async fn upload(
     };
     accept_finished(&state, finished).await?;
     received.file.disarm();
+    flick_telemetry::metrics().upload_completed(flick_telemetry::UploadKind::Post);
 
     let links = Links::of(id);
     let body = UploadResponse {
@@ -118,7 +119,7 @@ pub(crate) struct FinishedUpload<'a> {
 }
 
 /// Turns a finished upload into a video, the same way for every intake (`POST /api/upload`, tus):
-/// the file becomes `raw/{id}`, the record is inserted (`processing`) and processing is queued.
+/// the file becomes `raw/{id}`, then the record (`processing`) and its processing job are created together.
 pub(crate) async fn accept_finished(state: &AppState, upload: FinishedUpload<'_>) -> Result<(), ApiError> {
     let id = upload.id;
     let raw = BlobKey::raw(id);
@@ -129,12 +130,12 @@ pub(crate) async fn accept_finished(state: &AppState, upload: FinishedUpload<'_>
         size_bytes: upload.size,
         manage_token_hash: upload.manage_token_hash,
     };
-    if let Err(e) = state.repo.insert_video(&record).await {
+    // One transaction: a video is never left `processing` without a job to process it (nor a job without its video).
+    if let Err(e) = state.repo.create_video(&record).await {
+        // The transaction recorded nothing: a blob no record owns must not stay behind.
         let _ = state.store.delete(&raw).await;
         return Err(e.into());
     }
-    // If this enqueue is lost (crash), start-up reconciliation enqueues every video still processing.
-    state.queue.enqueue(id, JobKind::Process).await?;
     tracing::info!(video_id = %id, bytes = upload.size, "upload accepted");
     Ok(())
 }
@@ -228,17 +229,17 @@ pub(crate) fn not_a_video() -> ApiError {
 }
 
 /// A scratch file deleted on drop unless disarmed, so a failed or abandoned upload leaves nothing behind.
-struct TempFile {
+pub(crate) struct TempFile {
     path: PathBuf,
     armed: bool,
 }
 
 impl TempFile {
-    fn new(path: PathBuf) -> Self {
+    pub(crate) fn new(path: PathBuf) -> Self {
         TempFile { path, armed: true }
     }
 
-    fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 

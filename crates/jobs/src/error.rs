@@ -32,6 +32,13 @@ impl JobError {
         }
     }
 
+    /// Counts a failed ffmpeg or ffprobe run in the metrics (the tool's own failures, not the input's refusal).
+    pub(crate) fn count_ffmpeg_failure(&self) {
+        if let JobError::Media(e @ (MediaError::FfmpegFailed { .. } | MediaError::Timeout { .. })) = self {
+            flick_telemetry::metrics().ffmpeg_failed(e.code());
+        }
+    }
+
     /// The stable code and the sentence shown to the person who uploaded the video.
     pub fn for_user(&self) -> (String, String) {
         match self {

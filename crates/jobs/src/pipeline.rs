@@ -114,6 +114,7 @@ async fn process(ctx: &Context, video: &Video, work: &Path) -> Result<(), JobErr
                 if publisher.is_playable() && !was_playable {
                     ctx.repo.update_video(id, &VideoUpdate { playable: Some(true), ..Default::default() }).await?;
                     tracing::info!(ms = started.elapsed().as_millis() as u64, "playable");
+                    observe_first_playable(video);
                 }
                 let p = f64::from_bits(progress.load(Ordering::Relaxed)).clamp(0.0, 0.99);
                 if last_progress.0.elapsed() >= PROGRESS_EVERY && p > last_progress.1 {
@@ -124,7 +125,11 @@ async fn process(ctx: &Context, video: &Video, work: &Path) -> Result<(), JobErr
         }
     };
     hls_result?;
+    let was_playable = publisher.is_playable();
     publisher.sync(true).await?;
+    if !was_playable {
+        observe_first_playable(video);
+    }
     if !thumb_done {
         thumb.await;
     }
@@ -157,7 +162,16 @@ async fn make_thumbnail(ctx: &Context, video: &Video, input: &Path, info: &Media
     .await;
     if let Err(e) = result {
         tracing::warn!(error = %e, "thumbnail failed");
+        e.count_ffmpeg_failure();
     }
+}
+
+/// Time to first playable: from the upload's acknowledgement (its record was created just before the 201) until
+/// now, when the first playlist listing a segment has been published. Clocks of other machines may disagree a little.
+fn observe_first_playable(video: &Video) {
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    let after_ms = i64::try_from(now_ms).unwrap_or(i64::MAX).saturating_sub(video.created_at.timestamp_millis());
+    flick_telemetry::metrics().first_playable(Duration::from_millis(u64::try_from(after_ms).unwrap_or(0)));
 }
 
 /// Self-healing: a ready video without a thumbnail gets one from its own HLS output.

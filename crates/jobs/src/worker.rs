@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use flick_domain::VideoUpdate;
 use flick_domain::ports::{Job, JobKind, JobOutcome};
+use flick_telemetry::JobEnd;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -69,29 +70,37 @@ async fn run_job(ctx: &Context, job: Job, shutdown: &CancellationToken) {
     {
         tracing::warn!(error = %e, "could not remove the job's work folder");
     }
-    match result {
+    let end = match result {
         Ok(()) => {
             tracing::info!(ms = started.elapsed().as_millis() as u64, "job done");
             if let Err(e) = ctx.queue.complete(&job).await {
                 tracing::warn!(error = %e, "could not mark the job complete");
             }
+            JobEnd::Ok
         }
         Err(JobError::LeaseLost) => {
-            tracing::warn!("lease lost; another worker owns the job now, or the video was deleted")
+            tracing::warn!("lease lost; another worker owns the job now, or the video was deleted");
+            JobEnd::Lost
         }
-        Err(JobError::Shutdown) => tracing::info!("job interrupted by shutdown; it will run again at the next start"),
+        Err(JobError::Shutdown) => {
+            tracing::info!("job interrupted by shutdown; it will run again at the next start");
+            JobEnd::Interrupted
+        }
         Err(e) => report_failure(ctx, &job, e).await,
-    }
+    };
+    flick_telemetry::metrics().job_finished(job.kind, end, started.elapsed());
 }
 
-async fn report_failure(ctx: &Context, job: &Job, error: JobError) {
+/// Records a failed run in the queue (and on the video when it is given up); says how the run ended.
+async fn report_failure(ctx: &Context, job: &Job, error: JobError) -> JobEnd {
     let permanent = error.is_permanent();
     tracing::warn!(error = %error, permanent, "job failed");
+    error.count_ffmpeg_failure();
     let outcome = match ctx.queue.fail(job, &error.to_string(), !permanent).await {
         Ok(o) => o,
         Err(e) => {
             tracing::warn!(error = %e, "could not record the failure; the lease will expire and the job run again");
-            return;
+            return JobEnd::Retry;
         }
     };
     if outcome == JobOutcome::GaveUp && job.kind == JobKind::Process {
@@ -100,6 +109,7 @@ async fn report_failure(ctx: &Context, job: &Job, error: JobError) {
             tracing::error!(error = %e, "could not mark the video failed");
         }
     }
+    if outcome == JobOutcome::GaveUp { JobEnd::Failed } else { JobEnd::Retry }
 }
 
 /// Renews the lease until it is lost; returns only then.

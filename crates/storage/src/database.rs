@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use flick_domain::ports::{Job, JobKind, JobOutcome, JobQueue, QueueError, Repo, RepoError, UploadRecord, UploadRepo};
+use flick_domain::ports::{
+    Job, JobKind, JobOutcome, JobQueue, QueueError, QueueStats, Repo, RepoError, UploadRecord, UploadRepo,
+    UploadWriteLock,
+};
 use flick_domain::{NewVideo, Video, VideoId, VideoUpdate};
 
 use crate::postgres::PgDb;
@@ -137,6 +140,9 @@ impl Repo for Database {
     async fn insert_video(&self, video: &NewVideo) -> Result<(), RepoError> {
         delegate!(self.insert_video(video))
     }
+    async fn create_video(&self, video: &NewVideo) -> Result<(), RepoError> {
+        delegate!(self.create_video(video))
+    }
     async fn get_video(&self, id: VideoId) -> Result<Option<Video>, RepoError> {
         delegate!(self.get_video(id))
     }
@@ -154,6 +160,9 @@ impl Repo for Database {
     }
     async fn ready_without_thumbnail(&self) -> Result<Vec<VideoId>, RepoError> {
         delegate!(self.ready_without_thumbnail())
+    }
+    async fn import_video(&self, video: &Video) -> Result<bool, RepoError> {
+        delegate!(self.import_video(video))
     }
     async fn exists(&self, id: VideoId) -> Result<bool, RepoError> {
         delegate!(self.exists(id))
@@ -183,6 +192,9 @@ impl JobQueue for Database {
     async fn lease_owners(&self) -> Result<Vec<String>, QueueError> {
         delegate!(self.lease_owners())
     }
+    async fn stats(&self) -> Result<QueueStats, QueueError> {
+        delegate!(self.stats())
+    }
     async fn cancel_video(&self, video_id: VideoId) -> Result<(), QueueError> {
         delegate!(self.cancel_video(video_id))
     }
@@ -207,6 +219,9 @@ impl UploadRepo for Database {
     }
     async fn expired_uploads(&self, now: DateTime<Utc>) -> Result<Vec<VideoId>, RepoError> {
         delegate!(self.expired_uploads(now))
+    }
+    async fn try_lock_upload(&self, id: VideoId) -> Result<Option<UploadWriteLock>, RepoError> {
+        delegate!(self.try_lock_upload(id))
     }
     async fn upload_exists(&self, id: VideoId) -> Result<bool, RepoError> {
         delegate!(self.upload_exists(id))

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::{backend, force_sql, fresh_db, fresh_db_with};
 use flick_domain::VideoId;
-use flick_domain::ports::{JobKind, JobOutcome, JobQueue};
+use flick_domain::ports::{JobKind, JobOutcome, JobQueue, QueueStats};
 use flick_storage::{Backend, Database, QueueSettings, open_database};
 
 const LEASE: Duration = Duration::from_secs(60);
@@ -211,6 +211,34 @@ async fn cancel_video_drops_all_its_jobs() {
     assert_eq!(next.video_id, kept);
     assert!(db.claim("w", LEASE).await.unwrap().is_none());
     db.cancel_video(VideoId::new()).await.unwrap();
+}
+
+#[tokio::test]
+async fn stats_count_jobs_by_state_and_how_long_due_ones_wait() {
+    let settings = QueueSettings { max_attempts: 3, backoff_base: Duration::from_secs(60), backoff_cap: LEASE };
+    let (_dir, db) = fresh_db_with(settings).await;
+    assert_eq!(db.stats().await.unwrap(), QueueStats::default(), "an empty queue");
+
+    for _ in 0..4 {
+        db.enqueue(VideoId::new(), JobKind::Process).await.unwrap();
+    }
+    let _running = db.claim("w", LEASE).await.unwrap().unwrap();
+    let backing_off = db.claim("w", LEASE).await.unwrap().unwrap();
+    assert!(matches!(db.fail(&backing_off, "transient", true).await.unwrap(), JobOutcome::WillRetry { .. }));
+    let given_up = db.claim("w", LEASE).await.unwrap().unwrap();
+    assert_eq!(db.fail(&given_up, "not a video", false).await.unwrap(), JobOutcome::GaveUp);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let stats = db.stats().await.unwrap();
+    // The job backing off is queued but not due: it does not wait for a worker, so its age is not counted.
+    assert_eq!((stats.queued, stats.running, stats.failed, stats.due), (2, 1, 1, 1), "{stats:?}");
+    assert!(stats.oldest_due_wait >= Duration::from_millis(250), "{stats:?}");
+    assert!(stats.oldest_due_wait < Duration::from_secs(30), "{stats:?}");
+
+    let last = db.claim("w", LEASE).await.unwrap().unwrap();
+    db.complete(&last).await.unwrap();
+    let stats = db.stats().await.unwrap();
+    assert_eq!((stats.queued, stats.running, stats.due, stats.oldest_due_wait), (1, 1, 0, Duration::ZERO));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

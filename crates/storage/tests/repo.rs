@@ -5,11 +5,13 @@ mod common;
 
 use std::time::Duration;
 
-use chrono::Utc;
-use common::{force_sql, fresh_db, fresh_url};
-use flick_domain::ports::{Repo, RepoError, UploadRecord, UploadRepo};
-use flick_domain::{NewVideo, VideoFailure, VideoId, VideoStatus, VideoUpdate};
-use flick_storage::{SqliteDb, open_database};
+use chrono::{DateTime, Utc};
+use common::{backend, force_sql, fresh_db, fresh_url};
+use flick_domain::ports::{JobKind, JobQueue, Repo, RepoError, UploadRecord, UploadRepo, UploadWriteLock};
+use flick_domain::{NewVideo, Video, VideoFailure, VideoId, VideoStatus, VideoUpdate};
+use flick_storage::{Backend, Database, QueueSettings, SqliteDb, open_database};
+
+const LEASE: Duration = Duration::from_secs(30);
 
 fn new_video(name: &str) -> NewVideo {
     NewVideo {
@@ -71,6 +73,56 @@ async fn duplicate_insert_is_refused() {
     let new = new_video("a.mp4");
     db.insert_video(&new).await.unwrap();
     assert!(matches!(db.insert_video(&new).await, Err(RepoError::Duplicate)));
+}
+
+#[tokio::test]
+async fn create_video_queues_a_claimable_process_job() {
+    let (_dir, db) = fresh_db().await;
+    let new = new_video("a.mp4");
+    db.create_video(&new).await.unwrap();
+
+    let v = db.get_video(new.id).await.unwrap().expect("created video");
+    assert_eq!((v.status, v.original_name.as_str()), (VideoStatus::Processing, "a.mp4"));
+    let job = db.claim("w", LEASE).await.unwrap().expect("its processing job");
+    assert_eq!((job.video_id, job.kind, job.attempt), (new.id, JobKind::Process, 1));
+    assert!(db.claim("w", LEASE).await.unwrap().is_none(), "exactly one job");
+}
+
+#[tokio::test]
+async fn create_video_wakes_a_waiting_worker() {
+    let (_dir, db) = fresh_db().await;
+    let waiter = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            let start = std::time::Instant::now();
+            db.wait_for_work(Duration::from_secs(30)).await;
+            start.elapsed()
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    db.create_video(&new_video("a.mp4")).await.unwrap();
+    let waited = tokio::time::timeout(Duration::from_secs(10), waiter).await.expect("woken").unwrap();
+    assert!(waited < Duration::from_secs(5), "waited {waited:?}");
+}
+
+#[tokio::test]
+async fn create_video_with_a_taken_id_is_refused_and_queues_nothing() {
+    let (_dir, db) = fresh_db().await;
+    // A video recorded without a job: a duplicate must not give it one.
+    let bare = new_video("bare.mp4");
+    db.insert_video(&bare).await.unwrap();
+    let again = NewVideo { original_name: "other.mp4".into(), ..bare.clone() };
+    assert!(matches!(db.create_video(&again).await, Err(RepoError::Duplicate)));
+    assert!(db.claim("w", LEASE).await.unwrap().is_none(), "a refused video queues no job");
+    assert_eq!(db.get_video(bare.id).await.unwrap().unwrap().original_name, "bare.mp4", "the first one stays");
+
+    // Nor a second one to a video whose first job is done.
+    let new = new_video("a.mp4");
+    db.create_video(&new).await.unwrap();
+    let job = db.claim("w", LEASE).await.unwrap().unwrap();
+    db.complete(&job).await.unwrap();
+    assert!(matches!(db.create_video(&new).await, Err(RepoError::Duplicate)));
+    assert!(db.claim("w", LEASE).await.unwrap().is_none(), "no second job");
 }
 
 #[tokio::test]
@@ -188,6 +240,58 @@ async fn start_up_queries_find_processing_and_thumbnail_less_videos() {
     assert_eq!(db.ready_without_thumbnail().await.unwrap(), vec![ready_bare.id]);
 }
 
+/// A record as an older installation holds it: every field away from what `insert_video` would set.
+fn imported(status: VideoStatus, failure: Option<VideoFailure>) -> Video {
+    let created_at = DateTime::from_timestamp_millis(1_600_000_000_123).unwrap();
+    Video {
+        id: VideoId::new(),
+        original_name: "old holiday (2).mov".into(),
+        size_bytes: 987_654_321,
+        status,
+        playable: true,
+        progress: 0.625,
+        duration_seconds: Some(61.042),
+        width: Some(1080),
+        height: Some(u32::MAX),
+        has_thumbnail: status == VideoStatus::Ready,
+        failure,
+        manage_token_hash: "cd".repeat(32),
+        created_at,
+        updated_at: created_at + chrono::Duration::milliseconds(45_678),
+    }
+}
+
+#[tokio::test]
+async fn import_video_round_trips_the_exact_record_once() {
+    let (_dir, db) = fresh_db().await;
+    let ready = imported(VideoStatus::Ready, None);
+    let failed = imported(VideoStatus::Error, Some(VideoFailure { code: "unsupported".into(), message: "No.".into() }));
+    let bare = Video {
+        playable: false,
+        progress: 0.0,
+        duration_seconds: None,
+        width: None,
+        height: None,
+        ..imported(VideoStatus::Processing, None)
+    };
+    for video in [&ready, &failed, &bare] {
+        assert!(db.import_video(video).await.unwrap(), "{:?} inserted", video.status);
+        assert_eq!(db.get_video(video.id).await.unwrap().as_ref(), Some(video), "read back exactly");
+    }
+    assert_eq!(db.list_videos(10, 0).await.unwrap().len(), 3);
+
+    // A second import of the same id changes nothing, whatever it says.
+    let changed = Video { status: VideoStatus::Processing, has_thumbnail: false, ..ready.clone() };
+    assert!(!db.import_video(&changed).await.unwrap());
+    assert_eq!(db.get_video(ready.id).await.unwrap(), Some(ready.clone()));
+
+    // The imported record lives on as usual: updates apply and bump `updated_at` past the imported one.
+    assert!(db.update_video(bare.id, &VideoUpdate { progress: Some(0.5), ..Default::default() }).await.unwrap());
+    let after = db.get_video(bare.id).await.unwrap().unwrap();
+    assert_eq!((after.progress, after.created_at), (0.5, bare.created_at));
+    assert!(after.updated_at >= bare.updated_at);
+}
+
 #[tokio::test]
 async fn records_survive_close_and_reopen() {
     let fresh = fresh_url().await;
@@ -292,4 +396,86 @@ async fn uploads_round_trip_advance_and_expire() {
     assert!(!db.delete_upload(id).await.unwrap());
     assert!(!db.upload_exists(id).await.unwrap());
     assert_eq!(db.get_upload(id).await.unwrap(), None);
+}
+
+/// Takes the upload's lock, retrying for up to 2 s: on PostgreSQL a dropped lock is released asynchronously.
+async fn lock_eventually(db: &Database, id: VideoId) -> UploadWriteLock {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        if let Some(lock) = db.try_lock_upload(id).await.unwrap() {
+            return lock;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the lock of {id} was not released within 2 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_upload_write_lock_excludes_other_writers_until_dropped() {
+    let (_fresh, db) = fresh_db().await;
+    let id = VideoId::new();
+    let first = db.try_lock_upload(id).await.unwrap().expect("a free upload can be locked");
+    let other = db.try_lock_upload(VideoId::new()).await.unwrap();
+    assert!(other.is_some(), "another upload's lock is independent");
+    match backend() {
+        Backend::Postgres => {
+            assert!(db.try_lock_upload(id).await.unwrap().is_none(), "held: a second writer is refused");
+            drop(first);
+            let again = lock_eventually(&db, id).await;
+            assert!(db.try_lock_upload(id).await.unwrap().is_none(), "held again");
+            drop(again);
+            drop(lock_eventually(&db, id).await);
+        }
+        // One SQLite database serves one API process, whose own lock keeps its requests apart: nothing to hold.
+        Backend::Sqlite => {
+            assert!(db.try_lock_upload(id).await.unwrap().is_some());
+            drop(first);
+            assert!(db.try_lock_upload(id).await.unwrap().is_some());
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_upload_write_lock_holds_across_processes() {
+    if backend() != Backend::Postgres {
+        return; // SQLite takes no lock between processes (see above).
+    }
+    let (fresh, one) = fresh_db().await;
+    let two = open_database(&fresh.url, QueueSettings::default()).await.unwrap();
+    let id = VideoId::new();
+
+    let held = one.try_lock_upload(id).await.unwrap().expect("free");
+    assert!(two.try_lock_upload(id).await.unwrap().is_none(), "the other process is refused");
+    drop(held);
+    // Released, not just pooled with the lock still held: the other process gets it.
+    let held = lock_eventually(&two, id).await;
+    assert!(one.try_lock_upload(id).await.unwrap().is_none(), "and the first one is refused in turn");
+    drop(held);
+    drop(lock_eventually(&one, id).await);
+    two.close().await;
+}
+
+/// A lock dropped where no runtime runs cannot be unlocked by a query: its connection is closed instead, which ends
+/// the session and releases the lock (as when a process dies).
+#[test]
+fn an_upload_write_lock_dropped_outside_a_runtime_is_released() {
+    if backend() != Backend::Postgres {
+        return;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let (_fresh, one, two, id, held) = runtime.block_on(async {
+        let (fresh, one) = fresh_db().await;
+        let two = open_database(&fresh.url, QueueSettings::default()).await.unwrap();
+        let id = VideoId::new();
+        let held = one.try_lock_upload(id).await.unwrap().expect("free");
+        assert!(two.try_lock_upload(id).await.unwrap().is_none());
+        (fresh, one, two, id, held)
+    });
+    assert!(tokio::runtime::Handle::try_current().is_err());
+    drop(held);
+    runtime.block_on(async {
+        drop(lock_eventually(&two, id).await);
+        // The lock pool opens a replacement for the closed connection.
+        drop(lock_eventually(&one, id).await);
+    });
 }

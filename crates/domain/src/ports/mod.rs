@@ -10,7 +10,7 @@ mod repo;
 mod store;
 mod uploads;
 
-pub use queue::{Job, JobKind, JobOutcome, JobQueue, QueueError};
+pub use queue::{Job, JobKind, JobOutcome, JobQueue, QueueError, QueueStats};
 pub use repo::{Repo, RepoError};
 pub use store::{Blob, BlobKey, ByteRange, Store, StoreError};
-pub use uploads::{UploadRecord, UploadRepo};
+pub use uploads::{UploadRecord, UploadRepo, UploadWriteLock};

@@ -58,6 +58,21 @@ pub enum JobOutcome {
     GaveUp,
 }
 
+/// The jobs table at one moment, for monitoring (`/metrics`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct QueueStats {
+    /// Jobs waiting to run, those backing off after a failure included.
+    pub queued: u64,
+    /// Jobs claimed by a worker (their lease may have expired).
+    pub running: u64,
+    /// Jobs given up, kept as a record.
+    pub failed: u64,
+    /// Queued jobs that are due now: they wait only for a free worker.
+    pub due: u64,
+    /// How long the longest-waiting due job has been due (zero when none is).
+    pub oldest_due_wait: Duration,
+}
+
 /// A durable queue of jobs with leases, retries with backoff, and giving up with a reason.
 #[async_trait]
 pub trait JobQueue: Send + Sync + 'static {
@@ -77,6 +92,8 @@ pub trait JobQueue: Send + Sync + 'static {
     /// The distinct names of the workers holding a running job's lease (expired or not), so that start-up can find
     /// those of dead processes on this host.
     async fn lease_owners(&self) -> Result<Vec<String>, QueueError>;
+    /// Counts the jobs by state, and how long due jobs have waited for a worker.
+    async fn stats(&self) -> Result<QueueStats, QueueError>;
     /// Drops every job of a video (it was deleted).
     async fn cancel_video(&self, video_id: VideoId) -> Result<(), QueueError>;
     /// Waits until a job may be available or `max` has passed (a hint; callers then try [`JobQueue::claim`]).

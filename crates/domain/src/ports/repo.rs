@@ -19,6 +19,9 @@ pub enum RepoError {
 pub trait Repo: Send + Sync + 'static {
     /// Inserts a new video in `processing` state.
     async fn insert_video(&self, video: &NewVideo) -> Result<(), RepoError>;
+    /// Inserts a new video in `processing` state and queues its processing job, in one transaction: either both
+    /// exist or neither.
+    async fn create_video(&self, video: &NewVideo) -> Result<(), RepoError>;
     /// The video with this id, if any.
     async fn get_video(&self, id: VideoId) -> Result<Option<Video>, RepoError>;
     /// Applies a partial update; returns false when the video no longer exists.
@@ -31,6 +34,9 @@ pub trait Repo: Send + Sync + 'static {
     async fn processing_video_ids(&self) -> Result<Vec<VideoId>, RepoError>;
     /// Ids of `ready` videos that have no thumbnail (start-up self-healing).
     async fn ready_without_thumbnail(&self) -> Result<Vec<VideoId>, RepoError>;
+    /// Inserts a record exactly as given (status, times and all), for `flick migrate`; a video with this id already
+    /// there is left alone. Returns whether it inserted.
+    async fn import_video(&self, video: &Video) -> Result<bool, RepoError>;
     /// Whether a record exists (used to sweep orphan blobs).
     async fn exists(&self, id: VideoId) -> Result<bool, RepoError> {
         Ok(self.get_video(id).await?.is_some())

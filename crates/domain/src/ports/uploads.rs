@@ -25,6 +25,25 @@ pub struct UploadRecord {
     pub expires_at: DateTime<Utc>,
 }
 
+/// Held while one request writes to an upload: no other request, on any process sharing the database, may write to
+/// it meanwhile. Dropping it releases the lock.
+pub struct UploadWriteLock {
+    _held: Box<dyn std::any::Any + Send + Sync>,
+}
+
+impl UploadWriteLock {
+    /// Wraps whatever keeps the lock held (the adapter's guard), which must release it when dropped.
+    pub fn new(held: impl std::any::Any + Send + Sync) -> Self {
+        UploadWriteLock { _held: Box::new(held) }
+    }
+}
+
+impl std::fmt::Debug for UploadWriteLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UploadWriteLock").finish_non_exhaustive()
+    }
+}
+
 /// Records of unfinished uploads (finished ones become videos in the [`Repo`](crate::ports::Repo)).
 #[async_trait]
 pub trait UploadRepo: Send + Sync + 'static {
@@ -38,6 +57,8 @@ pub trait UploadRepo: Send + Sync + 'static {
     async fn delete_upload(&self, id: VideoId) -> Result<bool, RepoError>;
     /// Ids of uploads whose expiry is at or before `now`.
     async fn expired_uploads(&self, now: DateTime<Utc>) -> Result<Vec<VideoId>, RepoError>;
+    /// Takes the upload's write lock, or `None` when another request (on any process) holds it. Never waits.
+    async fn try_lock_upload(&self, id: VideoId) -> Result<Option<UploadWriteLock>, RepoError>;
     /// Whether an upload record with this id exists (used to sweep orphan partial files).
     async fn upload_exists(&self, id: VideoId) -> Result<bool, RepoError> {
         Ok(self.get_upload(id).await?.is_some())

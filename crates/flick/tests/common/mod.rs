@@ -7,6 +7,12 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
+use flick_domain::config::S3Config;
+use flick_domain::ports::Store;
+use flick_storage::FsStore;
+use flick_storage::object::ObjectBlobStore;
 use serde_json::Value;
 
 /// The repository root.
@@ -93,15 +99,21 @@ pub struct Worker {
     pub child: Child,
     /// Its node name (`{host}/{pid}-{tag}/`), as it printed it.
     pub node: String,
+    /// `http://127.0.0.1:PORT` of its `/healthz`, `/readyz` and `/metrics`.
+    pub base: String,
 }
 
 impl Worker {
     pub fn start(data_dir: &Path, env: &[(&str, &str)]) -> Worker {
         let mut child = flick_command(&["worker"], data_dir, env).spawn().expect("spawn flick worker");
-        let node = read_stdout_until(&mut child, |line| {
-            line.strip_prefix("Flick worker ").and_then(|rest| rest.split(' ').next()).map(str::to_owned)
-        });
-        Worker { child, node }
+        let line = read_stdout_until(&mut child, |line| line.starts_with("Flick worker ").then(|| line.to_owned()));
+        let node = line.trim_start_matches("Flick worker ").split(' ').next().unwrap_or_default().to_owned();
+        let base = line.split("listening on ").nth(1).map(|rest| rest.trim().trim_end_matches(')').to_owned());
+        Worker { child, node, base: base.expect("the worker prints its address") }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
     }
 
     pub fn pid(&self) -> u32 {
@@ -127,6 +139,7 @@ fn flick_command(args: &[&str], data_dir: &Path, env: &[(&str, &str)]) -> Comman
     cmd.args(args)
         .current_dir(data_dir.parent().unwrap_or(Path::new("/")))
         .env("FLICK_SERVER__PORT", "0")
+        .env("FLICK_SERVER__WORKER_PORT", "0")
         .env("FLICK_SERVER__HOST", "127.0.0.1")
         .env("FLICK_STORAGE__DATA_DIR", data_dir)
         .env("RUST_LOG", "info")
@@ -134,6 +147,13 @@ fn flick_command(args: &[&str], data_dir: &Path, env: &[(&str, &str)]) -> Comman
         .stderr(Stdio::inherit());
     if let Some(url) = postgres_database_for(data_dir) {
         cmd.env("FLICK_STORAGE__DATABASE_URL", url);
+    }
+    if let Some((url, s3)) = s3_blobs_for(data_dir) {
+        cmd.env("FLICK_STORAGE__BLOB_URL", url)
+            .env("FLICK_STORAGE__S3__ENDPOINT", s3.endpoint.unwrap_or_default())
+            .env("FLICK_STORAGE__S3__REGION", s3.region.unwrap_or_default())
+            .env("FLICK_STORAGE__S3__ACCESS_KEY_ID", s3.access_key_id.unwrap_or_default())
+            .env("FLICK_STORAGE__S3__SECRET_ACCESS_KEY", s3.secret_access_key.unwrap_or_default());
     }
     for (k, v) in env {
         cmd.env(k, v);
@@ -188,6 +208,58 @@ pub fn postgres_database_for(data_dir: &Path) -> Option<String> {
     let url = format!("{}/{name}{}{query}", &base[..host_end], if query.is_empty() { "" } else { "?" });
     std::fs::write(&record, &url).expect("record the test database");
     Some(url)
+}
+
+/// The test S3 server's settings when `FLICK_TEST_S3_ENDPOINT` is set (Garage from `scripts/garage.sh`).
+pub fn test_s3() -> Option<(String, S3Config)> {
+    let endpoint = std::env::var("FLICK_TEST_S3_ENDPOINT").ok()?;
+    let var =
+        |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name} must be set with FLICK_TEST_S3_ENDPOINT"));
+    let s3 = S3Config {
+        endpoint: Some(endpoint),
+        region: Some("garage".into()),
+        access_key_id: Some(var("FLICK_TEST_S3_KEY_ID")),
+        secret_access_key: Some(var("FLICK_TEST_S3_SECRET")),
+        virtual_hosted_style: false,
+    };
+    Some((var("FLICK_TEST_S3_BUCKET"), s3))
+}
+
+/// With `FLICK_TEST_S3_ENDPOINT` set: the blob URL of the server on `data_dir`, a fresh prefix of the test bucket
+/// (recorded beside the data dir, so a restart finds the same one). `None` (blobs in the data dir) otherwise.
+pub fn s3_blobs_for(data_dir: &Path) -> Option<(String, S3Config)> {
+    let (bucket, s3) = test_s3()?;
+    let record = data_dir.with_extension("blob-url");
+    if let Ok(url) = std::fs::read_to_string(&record) {
+        return Some((url, s3));
+    }
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let url = format!("s3://{bucket}/e2e-{}-{nanos}", std::process::id());
+    std::fs::write(&record, &url).expect("record the test blob prefix");
+    Some((url, s3))
+}
+
+/// The blob store the server on `data_dir` uses, opened the same way, for checks and for playing the operator.
+pub fn blob_store_for(data_dir: &Path) -> Arc<dyn Store> {
+    match s3_blobs_for(data_dir) {
+        Some((url, s3)) => Arc::new(ObjectBlobStore::from_s3_url(&url, &s3).expect("open the test bucket")),
+        None => Arc::new(FsStore::new(data_dir.to_owned()).expect("open the data dir")),
+    }
+}
+
+/// Every blob key of the server on `data_dir` (raw uploads, HLS files, thumbnails, staged upload parts): the
+/// objects under its bucket prefix, or the files of its data dir outside scratch space and the database.
+pub async fn blob_keys(data_dir: &Path) -> Vec<String> {
+    match s3_blobs_for(data_dir) {
+        Some((url, s3)) => {
+            let store = ObjectBlobStore::from_s3_url(&url, &s3).expect("open the test bucket");
+            store.keys_under(None).await.expect("list the bucket").into_iter().map(|(k, _)| k).collect()
+        }
+        None => files_under(data_dir)
+            .into_iter()
+            .filter(|f| ["raw/", "hls/", "thumbs/", "uploads/"].iter().any(|p| f.starts_with(p)))
+            .collect(),
+    }
 }
 
 /// Runs SQL on the database of the server on `data_dir` (PostgreSQL or its SQLite file), as an operator would.
@@ -304,4 +376,42 @@ pub fn files_under(dir: &Path) -> Vec<String> {
         }
     }
     out
+}
+
+/// Pids of the ffmpeg processes whose parent is `pid`.
+pub fn ffmpeg_children_of(pid: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        // pid (comm) state ppid …
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else { continue };
+        let comm = &stat[open + 1..close];
+        let mut rest = stat[close + 1..].split_whitespace();
+        let (_state, ppid) = (rest.next(), rest.next().and_then(|p| p.parse::<u32>().ok()));
+        if comm == "ffmpeg" && ppid == Some(pid) {
+            found.extend(stat[..open].trim().parse::<u32>().ok());
+        }
+    }
+    found
+}
+
+pub fn is_zombie(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rfind(')').map(|i| s[i + 1..].trim_start().starts_with('Z')))
+        .unwrap_or(true)
+}
+
+/// The index of the one worker running ffmpeg, once exactly one does (a minute at most).
+pub async fn single_busy_worker(workers: &[Worker]) -> usize {
+    let start = Instant::now();
+    loop {
+        let holders: Vec<usize> =
+            (0..workers.len()).filter(|&i| !ffmpeg_children_of(workers[i].pid()).is_empty()).collect();
+        if let [i] = holders[..] {
+            return i;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "no single worker runs ffmpeg: {holders:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

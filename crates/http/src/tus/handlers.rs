@@ -5,15 +5,16 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use flick_domain::ports::UploadRecord;
+use flick_domain::ports::{UploadRecord, UploadWriteLock};
 use flick_domain::upload::clean_file_name;
 use flick_domain::{ManageToken, VideoId};
 
 use super::headers::{self as h, Checksum};
-use super::partial::{self, AppendError};
+use super::partial::{self, AppendError, ChunkStart};
+use super::{UploadGuard, staged};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::upload::{FinishedUpload, accept_finished, check_declared_name, name_for, not_a_video};
+use crate::upload::{FinishedUpload, TempFile, accept_finished, check_declared_name, name_for, not_a_video};
 use crate::videos::Links;
 
 /// `OPTIONS /api/uploads[/{id}]`: what this server supports.
@@ -60,10 +61,15 @@ pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bod
         created_at: now,
         expires_at: expiry(&state, now),
     };
-    let path = partial::path_of(&state.scratch_dir, id);
-    partial::create(&path).await?;
+    // Staged uploads keep nothing on this node between requests.
+    let path = (!state.shared_uploads).then(|| partial::path_of(&state.scratch_dir, id));
+    if let Some(path) = &path {
+        partial::create(path).await?;
+    }
     if let Err(e) = state.uploads.create_upload(&record).await {
-        let _ = partial::remove(&path).await;
+        if let Some(path) = &path {
+            let _ = partial::remove(path).await;
+        }
         return Err(e.into());
     }
     tracing::info!(video_id = %id, length, "tus upload created");
@@ -77,7 +83,7 @@ pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bod
     );
     if with_upload {
         // A fresh id: nobody else can hold its lock, but PATCHes that guess it early must wait their turn.
-        let _guard = state.upload_locks.try_lock(id).ok_or(ApiError::UploadLocked)?;
+        let _guard = lock(&state, id).await?;
         match write_chunk(&state, &record, 0, body, checksum).await {
             Ok(progress) => progress.describe(&mut out),
             Err(e) => {
@@ -103,7 +109,11 @@ pub async fn head(State(state): State<AppState>, Path(id): Path<String>) -> Resu
     out.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     match find(&state, id, guard.is_some()).await? {
         Found::Unfinished(upload) => {
-            let offset = if guard.is_some() { reconcile(&state, &upload).await? } else { upload.offset };
+            let offset = if guard.is_some() && !state.shared_uploads {
+                reconcile(&state, &upload).await?
+            } else {
+                upload.offset
+            };
             out.insert(h::UPLOAD_LENGTH, h::number_value(upload.length));
             if let Some(meta) = upload.metadata.as_deref().and_then(|m| HeaderValue::from_str(m).ok()) {
                 out.insert(h::UPLOAD_METADATA, meta);
@@ -132,7 +142,7 @@ pub async fn patch(
     let client_offset = h::upload_offset(&headers)?;
     let checksum = h::checksum(&headers)?;
     let declared = h::content_length(&headers)?;
-    let _guard = state.upload_locks.try_lock(id).ok_or(ApiError::UploadLocked)?;
+    let _guard = lock(&state, id).await?;
     let upload = match find(&state, id, true).await? {
         Found::Unfinished(upload) => upload,
         Found::Finished { size } => {
@@ -148,7 +158,7 @@ pub async fn patch(
             return Ok((StatusCode::NO_CONTENT, out).into_response());
         }
     };
-    let offset = reconcile(&state, &upload).await?;
+    let offset = if state.shared_uploads { upload.offset } else { reconcile(&state, &upload).await? };
     if client_offset != offset {
         return Err(ApiError::OffsetMismatch { expected: offset });
     }
@@ -164,7 +174,7 @@ pub async fn patch(
 /// which only `DELETE /api/video/{id}` with its manage token removes.
 pub async fn terminate(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let id = VideoId::parse(&id).map_err(|_| ApiError::NotFound)?;
-    let _guard = state.upload_locks.try_lock(id).ok_or(ApiError::UploadLocked)?;
+    let _guard = lock(&state, id).await?;
     if state.repo.exists(id).await? {
         return Err(ApiError::UploadFinished);
     }
@@ -179,8 +189,34 @@ pub async fn terminate(State(state): State<AppState>, Path(id): Path<String>) ->
 /// Deletes an upload's record and its bytes (the record first: a file without one is swept at start-up).
 pub(super) async fn remove_upload(state: &AppState, id: VideoId) -> Result<(), ApiError> {
     state.uploads.delete_upload(id).await?;
-    partial::remove(&partial::path_of(&state.scratch_dir, id)).await?;
+    if state.shared_uploads {
+        state.store.delete_prefix(&staged::folder(id)).await?;
+    } else {
+        partial::remove(&partial::path_of(&state.scratch_dir, id)).await?;
+    }
     Ok(())
+}
+
+/// How often and how long [`lock`] tries the database's lock of an upload before answering 423 (about a second).
+const LOCK_ATTEMPTS: u32 = 20;
+const LOCK_RETRY: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Both locks a request that writes to (or deletes) an upload holds: this process's, then the database's (which
+/// keeps out requests on other API nodes sharing the database). Either held elsewhere: 423.
+pub(super) async fn lock(state: &AppState, id: VideoId) -> Result<(UploadGuard, Option<UploadWriteLock>), ApiError> {
+    let local = state.upload_locks.try_lock(id).ok_or(ApiError::UploadLocked)?;
+    if !state.shared_uploads {
+        return Ok((local, None));
+    }
+    // A request that just finished on another node may still be handing its lock back (the release is
+    // asynchronous), and clients send their next chunk at once: give it a moment before answering 423.
+    for _ in 0..LOCK_ATTEMPTS {
+        if let Some(shared) = state.uploads.try_lock_upload(id).await? {
+            return Ok((local, Some(shared)));
+        }
+        tokio::time::sleep(LOCK_RETRY).await;
+    }
+    Err(ApiError::UploadLocked)
 }
 
 /// What an id names right now.
@@ -198,6 +234,9 @@ async fn find(state: &AppState, id: VideoId, locked: bool) -> Result<Found, ApiE
         // A crash between creating the video and deleting the upload record leaves the record behind.
         if locked && state.uploads.delete_upload(id).await? {
             tracing::info!(video_id = %id, "removed the record of a finished upload");
+            if state.shared_uploads {
+                state.store.delete_prefix(&staged::folder(id)).await?;
+            }
         }
         return Ok(Found::Finished { size: video.size_bytes });
     }
@@ -259,24 +298,93 @@ async fn write_chunk(
     checksum: Option<Checksum>,
 ) -> Result<Progress, ApiError> {
     let id = upload.id;
+    if state.shared_uploads {
+        return write_staged_chunk(state, upload, offset, body, checksum).await;
+    }
     let path = partial::path_of(&state.scratch_dir, id);
-    let stored = partial::append(&path, offset, upload.length, body.into_data_stream(), checksum).await;
-    let (new_offset, error) = match stored {
-        Ok(n) => (n, None),
-        Err(AppendError::Interrupted { kept }) => (kept, Some(ApiError::UploadAborted)),
+    let start = ChunkStart::in_partial_file(&path, offset, upload.length).await?;
+    let stored = partial::append(&path, start, upload.length, body.into_data_stream(), checksum).await;
+    let (new_offset, error) = chunk_outcome(state, id, stored).await?;
+    if new_offset == upload.length {
+        finish(state, upload, &path).await?;
+        return Ok(Progress { offset: new_offset, finished: Some(id), expires_at: upload.expires_at });
+    }
+    record_offset(state, upload, offset, new_offset, error).await
+}
+
+/// A chunk of an upload staged in the blob store: received into a local chunk file, stored as the part at `offset`,
+/// then the new offset recorded. The last chunk assembles the parts into the raw upload instead.
+async fn write_staged_chunk(
+    state: &AppState,
+    upload: &UploadRecord,
+    offset: u64,
+    body: Body,
+    checksum: Option<Checksum>,
+) -> Result<Progress, ApiError> {
+    let id = upload.id;
+    let head = if offset > 0 && (offset as usize) < partial::sniff_len(upload.length) {
+        staged::read_head(state.store.as_ref(), id, offset).await?
+    } else {
+        Vec::new()
+    };
+    tokio::fs::create_dir_all(&state.scratch_dir).await?;
+    // `upload-` files are swept at start-up, should this process die with one open.
+    let chunk = TempFile::new(state.scratch_dir.join(format!("upload-{id}-{}.chunk", VideoId::new())));
+    let start = ChunkStart { offset, file_pos: 0, head };
+    let stored = partial::append(chunk.path(), start, upload.length, body.into_data_stream(), checksum).await;
+    let (new_offset, error) = chunk_outcome(state, id, stored).await?;
+    if new_offset == upload.length {
+        if offset == 0 {
+            // One request carried the whole upload: the chunk file is the upload.
+            finish(state, upload, chunk.path()).await?;
+        } else {
+            let whole = TempFile::new(state.scratch_dir.join(format!("upload-{id}-{}.part", VideoId::new())));
+            staged::assemble(state.store.as_ref(), id, offset, chunk.path(), whole.path()).await?;
+            drop(chunk);
+            finish(state, upload, whole.path()).await?;
+        }
+        // The raw upload is whole in the store now; a crash before this is cleaned up on the next request.
+        if let Err(e) = state.store.delete_prefix(&staged::folder(id)).await {
+            tracing::warn!(video_id = %id, error = %e, "cannot delete the staged parts of a finished upload");
+        }
+        return Ok(Progress { offset: new_offset, finished: Some(id), expires_at: upload.expires_at });
+    }
+    if new_offset > offset {
+        // The part is durable in the store before the offset that makes it count is recorded.
+        state.store.put_file(&staged::part(id, offset), chunk.path()).await?;
+    }
+    record_offset(state, upload, offset, new_offset, error).await
+}
+
+/// The new offset after a chunk (and the error to answer with if it was cut short), or the error that refused it.
+async fn chunk_outcome(
+    state: &AppState,
+    id: VideoId,
+    stored: Result<u64, AppendError>,
+) -> Result<(u64, Option<ApiError>), ApiError> {
+    match stored {
+        Ok(n) => Ok((n, None)),
+        Err(AppendError::Interrupted { kept }) => Ok((kept, Some(ApiError::UploadAborted))),
         Err(AppendError::NotAVideo) => {
             remove_upload(state, id).await?;
             tracing::info!(video_id = %id, "tus upload is not a video; removed");
-            return Err(not_a_video());
+            Err(not_a_video())
         }
-        Err(AppendError::BeyondLength) => return Err(ApiError::ExceedsUploadLength),
-        Err(AppendError::ChecksumMismatch) => return Err(ApiError::ChecksumMismatch),
-        Err(AppendError::Io(e)) => return Err(e.into()),
-    };
-    if new_offset == upload.length {
-        finish(state, upload).await?;
-        return Ok(Progress { offset: new_offset, finished: Some(id), expires_at: upload.expires_at });
+        Err(AppendError::BeyondLength) => Err(ApiError::ExceedsUploadLength),
+        Err(AppendError::ChecksumMismatch) => Err(ApiError::ChecksumMismatch),
+        Err(AppendError::Io(e)) => Err(e.into()),
     }
+}
+
+/// Records a chunk's new offset (and a later expiry); answers with the progress, or with `error` for a cut chunk.
+async fn record_offset(
+    state: &AppState,
+    upload: &UploadRecord,
+    offset: u64,
+    new_offset: u64,
+    error: Option<ApiError>,
+) -> Result<Progress, ApiError> {
+    let id = upload.id;
     let expires_at = expiry(state, Utc::now());
     if new_offset != offset {
         state.uploads.set_upload_offset(id, new_offset, expires_at).await?;
@@ -290,10 +398,9 @@ async fn write_chunk(
 
 /// The last byte is in (and fsynced): the file becomes `raw/{id}` and the video is created and queued,
 /// exactly as after `POST /api/upload`.
-async fn finish(state: &AppState, upload: &UploadRecord) -> Result<(), ApiError> {
+async fn finish(state: &AppState, upload: &UploadRecord, path: &std::path::Path) -> Result<(), ApiError> {
     let id = upload.id;
-    let path = partial::path_of(&state.scratch_dir, id);
-    let head = partial::read_head(&path, upload.length).await?;
+    let head = partial::read_head(path, upload.length).await?;
     let named = partial::container_of(&head)
         .map_err(|_| not_a_video())
         .and_then(|container| name_for(state, upload.file_name.clone(), container));
@@ -306,12 +413,13 @@ async fn finish(state: &AppState, upload: &UploadRecord) -> Result<(), ApiError>
     };
     let finished = FinishedUpload {
         id,
-        local: &path,
+        local: path,
         size: upload.length,
         original_name: name,
         manage_token_hash: upload.manage_token_hash.clone(),
     };
     accept_finished(state, finished).await?;
+    flick_telemetry::metrics().upload_completed(flick_telemetry::UploadKind::Tus);
     // The video exists now; a record left by a failure here is removed on the next request or by the sweep.
     if let Err(e) = state.uploads.delete_upload(id).await {
         tracing::warn!(video_id = %id, error = %e, "cannot delete the record of a finished upload");

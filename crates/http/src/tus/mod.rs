@@ -1,14 +1,15 @@
 //! Resumable uploads: the tus 1.0.0 protocol at `/api/uploads` (core, `creation`, `creation-with-upload`,
 //! `termination`, `expiration`, `checksum`).
 //!
-//! An upload's id is its video's id. Bytes go to a partial file in the scratch folder and are fsynced
-//! before the offset is recorded in the [`UploadRepo`](flick_domain::ports::UploadRepo); the file is the
-//! truth after a crash. When the last byte arrives the file becomes a video exactly as after
-//! `POST /api/upload`. One request writes to an upload at a time: a second one gets 423 Locked.
+//! An upload's id is its video's id. Bytes go to a partial file in the scratch folder, or, when API nodes share a
+//! bucket, to one object per chunk (see [`staged`]); they are durable before the offset is recorded in the
+//! [`UploadRepo`](flick_domain::ports::UploadRepo). When the last byte arrives the upload becomes a video exactly as
+//! after `POST /api/upload`. One request writes to an upload at a time (on any node): a second one gets 423 Locked.
 
 mod handlers;
 mod headers;
 mod partial;
+mod staged;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -73,7 +74,7 @@ pub async fn sweep_expired_uploads(state: &AppState) -> usize {
     };
     let mut removed = 0;
     for id in expired {
-        let Some(_guard) = state.upload_locks.try_lock(id) else { continue };
+        let Ok(_guard) = handlers::lock(state, id).await else { continue };
         // Re-read under the lock: a PATCH may have extended it since the listing.
         match state.uploads.get_upload(id).await {
             Ok(Some(u)) if u.expires_at <= Utc::now() => {}

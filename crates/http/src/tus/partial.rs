@@ -111,12 +111,33 @@ pub fn container_of(head: &[u8]) -> Result<Container, AppendError> {
     sniff(head).ok_or(AppendError::NotAVideo)
 }
 
-/// Appends `body` at `offset` (which the caller has checked against the file), up to `length` in total.
+/// Where a chunk starts: at `offset` in the upload and at `file_pos` in the file it is written to (the same in the
+/// partial file of a local upload, 0 in the chunk file of a staged one). `head` holds the upload's bytes before
+/// `offset` that the container sniffer still needs (empty when `offset` is 0 or past them).
+pub struct ChunkStart {
+    pub offset: u64,
+    pub file_pos: u64,
+    pub head: Vec<u8>,
+}
+
+impl ChunkStart {
+    /// A chunk appended to the whole partial file at `path`.
+    pub async fn in_partial_file(path: &Path, offset: u64, length: u64) -> std::io::Result<ChunkStart> {
+        let head = if (offset as usize) < sniff_len(length) && offset > 0 {
+            read_head(path, offset).await?
+        } else {
+            Vec::new()
+        };
+        Ok(ChunkStart { offset, file_pos: offset, head })
+    }
+}
+
+/// Appends `body` at `start` (which the caller has checked against the file), up to `length` in total.
 /// The container is sniffed as soon as its first bytes are there. On success the new bytes are fsynced and
 /// the new offset returned; a refused chunk is cut off again, so the file ends where it started.
 pub async fn append<S, E>(
     path: &Path,
-    offset: u64,
+    start: ChunkStart,
     length: u64,
     body: S,
     mut checksum: Option<Checksum>,
@@ -125,10 +146,10 @@ where
     S: Stream<Item = Result<Bytes, E>>,
     E: std::fmt::Display,
 {
+    let ChunkStart { offset, file_pos, mut head } = start;
     let mut file = tokio::fs::OpenOptions::new().write(true).create(true).truncate(false).open(path).await?;
-    file.seek(SeekFrom::Start(offset)).await?;
+    file.seek(SeekFrom::Start(file_pos)).await?;
     let need = sniff_len(length);
-    let mut head = if (offset as usize) < need && offset > 0 { read_head(path, offset).await? } else { Vec::new() };
     let mut out = tokio::io::BufWriter::with_capacity(256 * 1024, file);
     let mut at = offset;
     let mut body = std::pin::pin!(body);
@@ -163,7 +184,7 @@ where
     let flushed = out.flush().await;
     let file = out.into_inner();
     let discard = async |error: AppendError| -> Result<u64, AppendError> {
-        file.set_len(offset).await?;
+        file.set_len(file_pos).await?;
         file.sync_all().await?;
         Err(error)
     };
@@ -195,6 +216,10 @@ mod tests {
         futures_util::stream::iter(chunks.iter().map(|c| Ok(Bytes::from_static(c))).collect::<Vec<_>>())
     }
 
+    async fn at(path: &Path, offset: u64) -> ChunkStart {
+        ChunkStart::in_partial_file(path, offset, 100).await.unwrap()
+    }
+
     fn mp4_head() -> Vec<u8> {
         let mut v = vec![0, 0, 0, 0x20];
         v.extend_from_slice(b"ftypisom");
@@ -209,9 +234,12 @@ mod tests {
         create(&path).await.unwrap();
         let head: &'static [u8] = Box::leak(mp4_head().into_boxed_slice());
         // Split the sniffed head across two chunks.
-        assert_eq!(append(&path, 0, 100, body(&[&head[..10]]), None).await.unwrap(), 10);
-        assert_eq!(append(&path, 10, 100, body(&[&head[10..]]), None).await.unwrap(), 80);
-        assert!(matches!(append(&path, 80, 100, body(&[&[0u8; 21]]), None).await, Err(AppendError::BeyondLength)));
+        assert_eq!(append(&path, at(&path, 0).await, 100, body(&[&head[..10]]), None).await.unwrap(), 10);
+        assert_eq!(append(&path, at(&path, 10).await, 100, body(&[&head[10..]]), None).await.unwrap(), 80);
+        assert!(matches!(
+            append(&path, at(&path, 80).await, 100, body(&[&[0u8; 21]]), None).await,
+            Err(AppendError::BeyondLength)
+        ));
         assert_eq!(std::fs::metadata(&path).unwrap().len(), 80);
         // A torn write is cut back to the recorded offset; a lost tail lowers the offset.
         std::fs::write(&path, [head, &[1u8; 5]].concat()).unwrap();
@@ -222,7 +250,26 @@ mod tests {
         let text = dir.path().join("tus-y.part");
         create(&text).await.unwrap();
         let long: &'static [u8] = &[b'a'; 70];
-        assert!(matches!(append(&text, 0, 1000, body(&[long]), None).await, Err(AppendError::NotAVideo)));
+        assert!(matches!(
+            append(&text, at(&text, 0).await, 1000, body(&[long]), None).await,
+            Err(AppendError::NotAVideo)
+        ));
         assert_eq!(std::fs::metadata(&text).unwrap().len(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_staged_chunk_is_sniffed_with_the_head_stored_before_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let head: &'static [u8] = Box::leak(mp4_head().into_boxed_slice());
+        // The upload's first 10 bytes live elsewhere (a stored part); this chunk file starts at upload offset 10.
+        let chunk = dir.path().join("upload-x.chunk");
+        let start = ChunkStart { offset: 10, file_pos: 0, head: head[..10].to_vec() };
+        assert_eq!(append(&chunk, start, 100, body(&[&head[10..]]), None).await.unwrap(), 80);
+        assert_eq!(std::fs::read(&chunk).unwrap(), &head[10..], "the file holds only this chunk");
+        // Without the right head the same bytes are refused, and the chunk file is cut back to empty.
+        let other = dir.path().join("upload-y.chunk");
+        let start = ChunkStart { offset: 10, file_pos: 0, head: b"not a vid!".to_vec() };
+        assert!(matches!(append(&other, start, 100, body(&[&head[10..]]), None).await, Err(AppendError::NotAVideo)));
+        assert_eq!(std::fs::metadata(&other).unwrap().len(), 0);
     }
 }

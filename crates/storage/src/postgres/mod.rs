@@ -34,6 +34,12 @@ const MAX_CONNECTIONS: u32 = 10;
 /// How long a request waits for a free connection before the database is reported unavailable.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Connections kept apart for the upload write locks (`uploads.rs`): a lock holds its connection
+/// for as long as a request writes, so drawing them from the main pool would let a few long uploads starve every
+/// other query (their own included). Opened on demand, closed when idle.
+const LOCK_CONNECTIONS: u32 = 32;
+const LOCK_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// The listener's first and longest wait before reconnecting after an error.
 const RECONNECT_MIN: Duration = Duration::from_millis(250);
 const RECONNECT_MAX: Duration = Duration::from_secs(30);
@@ -43,6 +49,8 @@ const RECONNECT_MAX: Duration = Duration::from_secs(30);
 #[derive(Clone)]
 pub struct PgDb {
     pool: PgPool,
+    /// The sessions holding upload write locks (PostgreSQL advisory locks belong to a session).
+    locks: PgPool,
     /// Woken by this process's own enqueues/retries/releases and by `NOTIFY`s from every other process.
     work: Arc<Notify>,
     settings: QueueSettings,
@@ -92,6 +100,11 @@ impl PgDb {
             .map_err(OpenError::Connect)?;
         // Migrations take an advisory lock: processes starting together apply them once.
         MIGRATOR.run(&pool).await.map_err(OpenError::Migrate)?;
+        let locks = PgPoolOptions::new()
+            .max_connections(LOCK_CONNECTIONS)
+            .idle_timeout(LOCK_IDLE_TIMEOUT)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_lazy_with(options.clone());
 
         // The listener has a pool of its own (one long-lived connection), so closing the main pool never waits on
         // it; listening before `open` returns means no notification sent after it can be missed.
@@ -109,13 +122,14 @@ impl PgDb {
 
         tracing::info!(server = %redact(url), "metadata database open (PostgreSQL)");
         let settings = QueueSettings { max_attempts: settings.max_attempts.max(1), ..settings };
-        Ok(PgDb { pool, work, settings, listener: Arc::new(ListenerTask(task)), instance })
+        Ok(PgDb { pool, locks, work, settings, listener: Arc::new(ListenerTask(task)), instance })
     }
 
     /// Stops the listener and closes every connection (waiting for those in use).
     pub async fn close(&self) {
         self.listener.0.abort();
         self.pool.close().await;
+        self.locks.close().await;
     }
 
     /// The queue settings in force.

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use flick_domain::VideoId;
-use flick_domain::ports::{Job, JobKind, JobOutcome, JobQueue, QueueError};
+use flick_domain::ports::{Job, JobKind, JobOutcome, JobQueue, QueueError, QueueStats};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
@@ -187,6 +187,31 @@ impl JobQueue for PgDb {
         .fetch_all(&self.pool)
         .await
         .map_err(unavailable)
+    }
+
+    async fn stats(&self) -> Result<QueueStats, QueueError> {
+        // "Due" and the wait are measured with the database's clock, like claims.
+        let row = sqlx::query(
+            "SELECT count(*) FILTER (WHERE state = 'queued') AS queued, \
+               count(*) FILTER (WHERE state = 'running') AS running, \
+               count(*) FILTER (WHERE state = 'failed') AS failed, \
+               count(*) FILTER (WHERE state = 'queued' AND run_at <= now()) AS due, \
+               COALESCE((EXTRACT(EPOCH FROM now() - min(run_at) FILTER (WHERE state = 'queued' AND run_at <= now())) \
+                 * 1000)::bigint, 0) AS waited_ms \
+             FROM jobs",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        let count =
+            |column: &str| row.try_get::<i64, _>(column).map(|n| u64::try_from(n).unwrap_or(0)).map_err(unavailable);
+        Ok(QueueStats {
+            queued: count("queued")?,
+            running: count("running")?,
+            failed: count("failed")?,
+            due: count("due")?,
+            oldest_due_wait: Duration::from_millis(count("waited_ms")?),
+        })
     }
 
     async fn cancel_video(&self, video_id: VideoId) -> Result<(), QueueError> {

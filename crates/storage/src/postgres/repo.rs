@@ -2,12 +2,12 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use flick_domain::ports::{Repo, RepoError};
+use flick_domain::ports::{JobKind, Repo, RepoError};
 use flick_domain::{NewVideo, Video, VideoFailure, VideoId, VideoStatus, VideoUpdate};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
-use super::PgDb;
+use super::{CHANNEL, PgDb};
 
 /// The columns [`video_from_row`] reads, in a fixed order.
 const VIDEO_COLUMNS: &str = "id, original_name, size_bytes, status, playable, progress, duration_seconds, \
@@ -16,27 +16,43 @@ const VIDEO_COLUMNS: &str = "id, original_name, size_bytes, status, playable, pr
 /// The database's clock at millisecond precision (what SQLite stores), fixed for the statement.
 const NOW_MS: &str = "date_trunc('milliseconds', now())";
 
+/// The job [`JobQueue::enqueue`](flick_domain::ports::JobQueue::enqueue) adds for a video's processing, with its
+/// notification: the same statement as there (the partial unique index on live jobs makes it a no-op, and no
+/// notification, when one is already queued or running). Inside a transaction the `NOTIFY` is delivered at commit.
+fn enqueue_process_sql() -> String {
+    format!(
+        "WITH inserted AS ( \
+           INSERT INTO jobs (video_id, kind, state, attempts, run_at, created_at) \
+           VALUES ($1, $2, 'queued', 0, now(), now()) ON CONFLICT DO NOTHING RETURNING id) \
+         SELECT count(*) FROM (SELECT pg_notify('{CHANNEL}', $3) FROM inserted) AS notified"
+    )
+}
+
 #[async_trait]
 impl Repo for PgDb {
     async fn insert_video(&self, video: &NewVideo) -> Result<(), RepoError> {
-        let size = i64::try_from(video.size_bytes)
-            .map_err(|_| RepoError::Unavailable(format!("size {} does not fit the database", video.size_bytes)))?;
-        let result = sqlx::query(&format!(
-            "INSERT INTO videos (id, original_name, size_bytes, status, playable, progress, has_thumbnail, \
-             manage_token_hash, created_at, updated_at) \
-             VALUES ($1, $2, $3, 'processing', FALSE, 0, FALSE, $4, {NOW_MS}, {NOW_MS})"
-        ))
-        .bind(video.id.to_string())
-        .bind(&video.original_name)
-        .bind(size)
-        .bind(&video.manage_token_hash)
-        .execute(&self.pool)
-        .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if e.as_database_error().is_some_and(|d| d.is_unique_violation()) => Err(RepoError::Duplicate),
-            Err(e) => Err(db_error(e)),
+        insert_new_video(&self.pool, video).await
+    }
+
+    async fn create_video(&self, video: &NewVideo) -> Result<(), RepoError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        // On any error the transaction is dropped, hence rolled back: no video without its job, no job (and no
+        // notification) without its video.
+        insert_new_video(&mut *tx, video).await?;
+        let queued: i64 = sqlx::query_scalar(&enqueue_process_sql())
+            .bind(video.id.to_string())
+            .bind(JobKind::Process.as_str())
+            .bind(&*self.instance)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        if queued > 0 {
+            tracing::debug!(video = %video.id, kind = JobKind::Process.as_str(), "job enqueued");
+            // Other processes' workers are woken by the NOTIFY; this one's ignore their own, so wake them here.
+            self.work.notify_waiters();
         }
+        Ok(())
     }
 
     async fn get_video(&self, id: VideoId) -> Result<Option<Video>, RepoError> {
@@ -120,6 +136,57 @@ impl Repo for PgDb {
             .await
             .map_err(db_error)?;
         Ok(row.is_some())
+    }
+
+    async fn import_video(&self, video: &Video) -> Result<bool, RepoError> {
+        let size = i64::try_from(video.size_bytes)
+            .map_err(|_| RepoError::Unavailable(format!("size {} does not fit the database", video.size_bytes)))?;
+        let result = sqlx::query(&format!(
+            "INSERT INTO videos ({VIDEO_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT (id) DO NOTHING"
+        ))
+        .bind(video.id.to_string())
+        .bind(&video.original_name)
+        .bind(size)
+        .bind(video.status.as_str())
+        .bind(video.playable)
+        .bind(video.progress)
+        .bind(video.duration_seconds)
+        .bind(video.width.map(i64::from))
+        .bind(video.height.map(i64::from))
+        .bind(video.has_thumbnail)
+        .bind(video.failure.as_ref().map(|f| f.code.as_str()))
+        .bind(video.failure.as_ref().map(|f| f.message.as_str()))
+        .bind(&video.manage_token_hash)
+        .bind(video.created_at)
+        .bind(video.updated_at)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(result.rows_affected() > 0)
+    }
+}
+
+/// Inserts a new video in `processing` state through `executor` (the pool, or a transaction); a taken id is
+/// [`RepoError::Duplicate`].
+async fn insert_new_video<'e>(executor: impl sqlx::PgExecutor<'e>, video: &NewVideo) -> Result<(), RepoError> {
+    let size = i64::try_from(video.size_bytes)
+        .map_err(|_| RepoError::Unavailable(format!("size {} does not fit the database", video.size_bytes)))?;
+    let result = sqlx::query(&format!(
+        "INSERT INTO videos (id, original_name, size_bytes, status, playable, progress, has_thumbnail, \
+         manage_token_hash, created_at, updated_at) \
+         VALUES ($1, $2, $3, 'processing', FALSE, 0, FALSE, $4, {NOW_MS}, {NOW_MS})"
+    ))
+    .bind(video.id.to_string())
+    .bind(&video.original_name)
+    .bind(size)
+    .bind(&video.manage_token_hash)
+    .execute(executor)
+    .await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if e.as_database_error().is_some_and(|d| d.is_unique_violation()) => Err(RepoError::Duplicate),
+        Err(e) => Err(db_error(e)),
     }
 }
 

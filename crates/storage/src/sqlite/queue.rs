@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use flick_domain::VideoId;
-use flick_domain::ports::{Job, JobKind, JobOutcome, JobQueue, QueueError};
+use flick_domain::ports::{Job, JobKind, JobOutcome, JobQueue, QueueError, QueueStats};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
@@ -169,6 +169,33 @@ impl JobQueue for SqliteDb {
         .fetch_all(&self.pool)
         .await
         .map_err(unavailable)
+    }
+
+    async fn stats(&self) -> Result<QueueStats, QueueError> {
+        let now = now_ms();
+        // One pass over the jobs table (completed jobs are deleted, so it stays small).
+        let row = sqlx::query(
+            "SELECT COALESCE(SUM(state = 'queued'), 0) AS queued, COALESCE(SUM(state = 'running'), 0) AS running, \
+               COALESCE(SUM(state = 'failed'), 0) AS failed, \
+               COALESCE(SUM(state = 'queued' AND run_at <= ?1), 0) AS due, \
+               MIN(CASE WHEN state = 'queued' AND run_at <= ?1 THEN run_at END) AS oldest_due \
+             FROM jobs",
+        )
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        let count =
+            |column: &str| row.try_get::<i64, _>(column).map(|n| u64::try_from(n).unwrap_or(0)).map_err(unavailable);
+        let oldest_due: Option<i64> = row.try_get("oldest_due").map_err(unavailable)?;
+        let waited_ms = oldest_due.map_or(0, |due| u64::try_from(now.saturating_sub(due)).unwrap_or(0));
+        Ok(QueueStats {
+            queued: count("queued")?,
+            running: count("running")?,
+            failed: count("failed")?,
+            due: count("due")?,
+            oldest_due_wait: Duration::from_millis(waited_ms),
+        })
     }
 
     async fn cancel_video(&self, video_id: VideoId) -> Result<(), QueueError> {

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use flick_domain::ports::{Repo, RepoError};
+use flick_domain::ports::{JobKind, Repo, RepoError};
 use flick_domain::{NewVideo, Video, VideoFailure, VideoId, VideoStatus, VideoUpdate};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
@@ -13,28 +13,37 @@ use super::{SqliteDb, now_ms};
 const VIDEO_COLUMNS: &str = "id, original_name, size_bytes, status, playable, progress, duration_seconds, \
      width, height, has_thumbnail, error_code, error_message, manage_token_hash, created_at, updated_at";
 
+/// The job [`JobQueue::enqueue`](flick_domain::ports::JobQueue::enqueue) adds for a video's processing: the same
+/// statement as there, the partial unique index on live jobs making it a no-op when one is already queued or running.
+const ENQUEUE_PROCESS: &str = "INSERT INTO jobs (video_id, kind, state, attempts, run_at, created_at) \
+     VALUES (?1, ?2, 'queued', 0, ?3, ?3) ON CONFLICT DO NOTHING";
+
 #[async_trait]
 impl Repo for SqliteDb {
     async fn insert_video(&self, video: &NewVideo) -> Result<(), RepoError> {
-        let size = i64::try_from(video.size_bytes)
-            .map_err(|_| RepoError::Unavailable(format!("size {} does not fit the database", video.size_bytes)))?;
-        let now = now_ms();
-        let result = sqlx::query(
-            "INSERT INTO videos (id, original_name, size_bytes, status, playable, progress, has_thumbnail, \
-             manage_token_hash, created_at, updated_at) VALUES (?1, ?2, ?3, 'processing', 0, 0, 0, ?4, ?5, ?5)",
-        )
-        .bind(video.id.to_string())
-        .bind(&video.original_name)
-        .bind(size)
-        .bind(&video.manage_token_hash)
-        .bind(now)
-        .execute(&self.pool)
-        .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if e.as_database_error().is_some_and(|d| d.is_unique_violation()) => Err(RepoError::Duplicate),
-            Err(e) => Err(db_error(e)),
+        insert_new_video(&self.pool, video).await
+    }
+
+    async fn create_video(&self, video: &NewVideo) -> Result<(), RepoError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        // On any error the transaction is dropped, hence rolled back: no video without its job, no job without its
+        // video (a duplicate id leaves the existing video's jobs alone).
+        insert_new_video(&mut *tx, video).await?;
+        let queued = sqlx::query(ENQUEUE_PROCESS)
+            .bind(video.id.to_string())
+            .bind(JobKind::Process.as_str())
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?
+            .rows_affected();
+        tx.commit().await.map_err(db_error)?;
+        if queued > 0 {
+            tracing::debug!(video = %video.id, kind = JobKind::Process.as_str(), "job enqueued");
+            // Only once committed: a woken worker must find the job.
+            self.work.notify_waiters();
         }
+        Ok(())
     }
 
     async fn get_video(&self, id: VideoId) -> Result<Option<Video>, RepoError> {
@@ -119,6 +128,58 @@ impl Repo for SqliteDb {
             .await
             .map_err(db_error)?;
         Ok(row.is_some())
+    }
+
+    async fn import_video(&self, video: &Video) -> Result<bool, RepoError> {
+        let size = i64::try_from(video.size_bytes)
+            .map_err(|_| RepoError::Unavailable(format!("size {} does not fit the database", video.size_bytes)))?;
+        let result = sqlx::query(&format!(
+            "INSERT INTO videos ({VIDEO_COLUMNS}) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) ON CONFLICT (id) DO NOTHING"
+        ))
+        .bind(video.id.to_string())
+        .bind(&video.original_name)
+        .bind(size)
+        .bind(video.status.as_str())
+        .bind(video.playable)
+        .bind(video.progress)
+        .bind(video.duration_seconds)
+        .bind(video.width.map(i64::from))
+        .bind(video.height.map(i64::from))
+        .bind(video.has_thumbnail)
+        .bind(video.failure.as_ref().map(|f| f.code.as_str()))
+        .bind(video.failure.as_ref().map(|f| f.message.as_str()))
+        .bind(&video.manage_token_hash)
+        .bind(video.created_at.timestamp_millis())
+        .bind(video.updated_at.timestamp_millis())
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(result.rows_affected() > 0)
+    }
+}
+
+/// Inserts a new video in `processing` state through `executor` (the pool, or a transaction); a taken id is
+/// [`RepoError::Duplicate`].
+async fn insert_new_video<'e>(executor: impl sqlx::SqliteExecutor<'e>, video: &NewVideo) -> Result<(), RepoError> {
+    let size = i64::try_from(video.size_bytes)
+        .map_err(|_| RepoError::Unavailable(format!("size {} does not fit the database", video.size_bytes)))?;
+    let now = now_ms();
+    let result = sqlx::query(
+        "INSERT INTO videos (id, original_name, size_bytes, status, playable, progress, has_thumbnail, \
+         manage_token_hash, created_at, updated_at) VALUES (?1, ?2, ?3, 'processing', 0, 0, 0, ?4, ?5, ?5)",
+    )
+    .bind(video.id.to_string())
+    .bind(&video.original_name)
+    .bind(size)
+    .bind(&video.manage_token_hash)
+    .bind(now)
+    .execute(executor)
+    .await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if e.as_database_error().is_some_and(|d| d.is_unique_violation()) => Err(RepoError::Duplicate),
+        Err(e) => Err(db_error(e)),
     }
 }
 

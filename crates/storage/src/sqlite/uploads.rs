@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use flick_domain::VideoId;
-use flick_domain::ports::{RepoError, UploadRecord, UploadRepo};
+use flick_domain::ports::{RepoError, UploadRecord, UploadRepo, UploadWriteLock};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
@@ -70,6 +70,13 @@ impl UploadRepo for SqliteDb {
             .await
             .map_err(unavailable)?;
         rows.iter().map(|row| parse_id(&get::<String>(row, "id")?)).collect()
+    }
+
+    async fn try_lock_upload(&self, _id: VideoId) -> Result<Option<UploadWriteLock>, RepoError> {
+        // Nothing to hold: a SQLite database is taken to serve a single API process, whose requests the HTTP layer's
+        // process-local lock already keeps apart. This is no lock between processes: API processes sharing one SQLite
+        // file would need one of their own (a PostgreSQL database gives one).
+        Ok(Some(UploadWriteLock::new(())))
     }
 
     async fn upload_exists(&self, id: VideoId) -> Result<bool, RepoError> {
