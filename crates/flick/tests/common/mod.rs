@@ -65,7 +65,12 @@ impl Server {
 
     /// Starts `flick ARGS…` (e.g. `serve --no-workers`) on `data_dir`, which other processes may share.
     pub fn start_with_args(args: &[&str], data_dir: &Path, env: &[(&str, &str)]) -> Server {
-        let mut child = flick_command(args, data_dir, env).spawn().expect("spawn flick");
+        Server::start_logging_to(args, data_dir, env, Stdio::inherit())
+    }
+
+    /// Like [`Server::start_with_args`], with the server's log (stderr) sent to `log`.
+    pub fn start_logging_to(args: &[&str], data_dir: &Path, env: &[(&str, &str)], log: impl Into<Stdio>) -> Server {
+        let mut child = flick_command(args, data_dir, env).stderr(log).spawn().expect("spawn flick");
         let base = read_stdout_until(&mut child, |line| {
             line.split("listening on ").nth(1).map(|rest| rest.trim().trim_end_matches(')').to_owned())
         });
