@@ -68,10 +68,20 @@ start() {
     chmod 700 "$DIR"
     as_owner "$bin/initdb" -D "$DIR/data" -U postgres -A trust -E UTF8 --no-sync >"$DIR/initdb.log" 2>&1 ||
         { cat "$DIR/initdb.log" >&2; die "initdb failed"; }
+    # TLS with a throwaway self-signed certificate, as managed PostgreSQL services offer it: clients that prefer TLS
+    # (sqlx's default) use it, and `sslmode=require` can be tested.
+    local ssl=()
+    if command -v openssl >/dev/null 2>&1; then
+        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=127.0.0.1" \
+            -keyout "$DIR/data/server.key" -out "$DIR/data/server.crt" >/dev/null 2>&1
+        chmod 600 "$DIR/data/server.key"
+        [[ "$(id -u)" == 0 ]] && chown postgres: "$DIR/data/server.key" "$DIR/data/server.crt"
+        ssl=(-c ssl=on)
+    fi
     # Many test databases with their own pools run at once: room for plenty of connections.
     as_owner "$bin/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 60 start \
         -o "-c listen_addresses=127.0.0.1 -p $PORT -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
-            -c max_connections=400 -k $DIR" >/dev/null ||
+            -c max_connections=400 -k $DIR ${ssl[*]}" >/dev/null ||
         { cat "$DIR/server.log" >&2; die "the server did not start"; }
     as_owner "$bin/psql" -X -q -h 127.0.0.1 -p "$PORT" -U postgres -d postgres -c "CREATE DATABASE flick" >/dev/null
     echo "$URL"

@@ -479,3 +479,26 @@ fn an_upload_write_lock_dropped_outside_a_runtime_is_released() {
         drop(lock_eventually(&one, id).await);
     });
 }
+
+#[tokio::test]
+async fn postgres_over_tls_when_the_url_requires_it() {
+    if common::backend() != flick_storage::Backend::Postgres {
+        eprintln!("PostgreSQL only (FLICK_TEST_DATABASE_URL): skipped");
+        return;
+    }
+    let fresh = fresh_url().await;
+    let sep = if fresh.url.contains('?') { '&' } else { '?' };
+    let url = format!("{}{sep}sslmode=require", fresh.url);
+    // Managed PostgreSQL services require TLS: Flick's own pool must speak it.
+    let db = open_database(&url, 3).await.unwrap_or_else(|e| panic!("sslmode=require: {e}"));
+    let video = new_video("tls.mp4");
+    db.insert_video(&video).await.unwrap();
+    assert!(db.get_video(video.id).await.unwrap().is_some());
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    let encrypted: bool = sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert!(encrypted, "the connection is not encrypted");
+}
