@@ -7,7 +7,7 @@ RELEASE_BIN := target/release/flick
 PG := bash scripts/postgres.sh
 GARAGE := bash scripts/garage.sh
 
-.PHONY: run build ui test test-scaled deps fixtures check fmt clean bench bench-smoke
+.PHONY: run build ui test test-scaled deps fixtures check fmt clean bench bench-smoke bench-storage
 
 ## run: build the release binary and start Flick with its embedded defaults (http://127.0.0.1:8080/)
 run: deps build
@@ -59,6 +59,11 @@ bench: deps build
 bench-smoke: deps build
 	@bash bench/inputs.sh smoke
 	python3 bench/bench.py --smoke
+
+## bench-storage: TTFP with blobs in S3 (Garage on loopback) beside local disk; writes target/bench/storage/report.md
+bench-storage: deps build
+	@$(GARAGE) install
+	python3 bench/storage.py
 
 ## check: formatting and lints
 check:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes the benchmark inputs from the one seed clip, cached: a file that exists is never made again.
 #
-# Usage: bench/inputs.sh full|smoke [OUT_DIR]
+# Usage: bench/inputs.sh full|smoke|storage [OUT_DIR]
 #   OUT_DIR           default: <repo>/target/bench/inputs
 #   FLICK_SEED_MEDIA  seed clip (default: <repo>/../shared/media/bigbuckbunny.mp4, 5 s of 720p)
 #
@@ -94,6 +94,10 @@ case "$MODE" in
     smoke)
         make_input h264_720p_10s.mp4 h264_720p_10s
         ;;
+    storage)
+        make_input h264_1080p_60s.mp4 h264_1080p_60s
+        make_input hevc_1080p_60s.mov hevc_1080p_60s
+        ;;
     full)
         make_input h264_1080p_60s.mp4 h264_1080p_60s
         make_input h264_1080p_1gb.mp4 h264_1080p_1gb
@@ -103,5 +107,5 @@ case "$MODE" in
         make_input vp9_1080p_60s.webm vp9_1080p_60s
         make_input h264_4k_30s.mp4 h264_4k_30s
         ;;
-    *) die "unknown mode '$MODE' (full or smoke)" ;;
+    *) die "unknown mode '$MODE' (full, smoke or storage)" ;;
 esac
