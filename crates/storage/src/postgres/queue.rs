@@ -29,25 +29,43 @@ fn ms(n: u8) -> String {
     format!("(${n}::bigint * interval '1 millisecond')")
 }
 
+/// Adds a queued job through `executor` (the pool, or a transaction) and notifies idle workers of every process
+/// (inside a transaction the notification goes out at commit); false when one was already queued or running (the
+/// partial unique index on live jobs makes a second enqueue a no-op, with no notification).
+pub(super) async fn insert_job<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
+    video_id: VideoId,
+    kind: JobKind,
+    instance: &str,
+) -> Result<bool, sqlx::Error> {
+    let inserted: i64 = sqlx::query_scalar(&format!(
+        "WITH inserted AS ( \
+           INSERT INTO jobs (video_id, kind, state, attempts, run_at, created_at) \
+           VALUES ($1, $2, 'queued', 0, now(), now()) ON CONFLICT DO NOTHING RETURNING id) \
+         SELECT count(*) FROM (SELECT pg_notify('{CHANNEL}', $3) FROM inserted) AS notified"
+    ))
+    .bind(video_id.to_string())
+    .bind(kind.as_str())
+    .bind(instance)
+    .fetch_one(executor)
+    .await?;
+    Ok(inserted > 0)
+}
+
+impl PgDb {
+    /// Wakes this process's idle workers for a job just added and committed (they ignore their own process's
+    /// notifications).
+    pub(super) fn job_added(&self, video_id: VideoId, kind: JobKind) {
+        tracing::debug!(video = %video_id, kind = kind.as_str(), "job enqueued");
+        self.work.notify_waiters();
+    }
+}
+
 #[async_trait]
 impl JobQueue for PgDb {
     async fn enqueue(&self, video_id: VideoId, kind: JobKind) -> Result<(), QueueError> {
-        // The partial unique index on live jobs turns a second enqueue into a no-op (and no notification).
-        let inserted: i64 = sqlx::query_scalar(&format!(
-            "WITH inserted AS ( \
-               INSERT INTO jobs (video_id, kind, state, attempts, run_at, created_at) \
-               VALUES ($1, $2, 'queued', 0, now(), now()) ON CONFLICT DO NOTHING RETURNING id) \
-             SELECT count(*) FROM (SELECT pg_notify('{CHANNEL}', $3) FROM inserted) AS notified"
-        ))
-        .bind(video_id.to_string())
-        .bind(kind.as_str())
-        .bind(&*self.instance)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(unavailable)?;
-        if inserted > 0 {
-            tracing::debug!(video = %video_id, kind = kind.as_str(), "job enqueued");
-            self.work.notify_waiters();
+        if insert_job(&self.pool, video_id, kind, &self.instance).await.map_err(unavailable)? {
+            self.job_added(video_id, kind);
         }
         Ok(())
     }

@@ -7,7 +7,8 @@ use flick_domain::{NewVideo, Video, VideoFailure, VideoId, VideoStatus, VideoUpd
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
-use super::{CHANNEL, PgDb};
+use super::PgDb;
+use super::queue::insert_job;
 
 /// The columns [`video_from_row`] reads, in a fixed order.
 const VIDEO_COLUMNS: &str = "id, original_name, size_bytes, status, playable, progress, duration_seconds, \
@@ -15,18 +16,6 @@ const VIDEO_COLUMNS: &str = "id, original_name, size_bytes, status, playable, pr
 
 /// The database's clock at millisecond precision (what SQLite stores), fixed for the statement.
 const NOW_MS: &str = "date_trunc('milliseconds', now())";
-
-/// The job [`JobQueue::enqueue`](flick_domain::ports::JobQueue::enqueue) adds for a video's processing, with its
-/// notification: the same statement as there (the partial unique index on live jobs makes it a no-op, and no
-/// notification, when one is already queued or running). Inside a transaction the `NOTIFY` is delivered at commit.
-fn enqueue_process_sql() -> String {
-    format!(
-        "WITH inserted AS ( \
-           INSERT INTO jobs (video_id, kind, state, attempts, run_at, created_at) \
-           VALUES ($1, $2, 'queued', 0, now(), now()) ON CONFLICT DO NOTHING RETURNING id) \
-         SELECT count(*) FROM (SELECT pg_notify('{CHANNEL}', $3) FROM inserted) AS notified"
-    )
-}
 
 #[async_trait]
 impl Repo for PgDb {
@@ -39,18 +28,10 @@ impl Repo for PgDb {
         // On any error the transaction is dropped, hence rolled back: no video without its job, no job (and no
         // notification) without its video.
         insert_new_video(&mut *tx, video).await?;
-        let queued: i64 = sqlx::query_scalar(&enqueue_process_sql())
-            .bind(video.id.to_string())
-            .bind(JobKind::Process.as_str())
-            .bind(&*self.instance)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db_error)?;
+        let queued = insert_job(&mut *tx, video.id, JobKind::Process, &self.instance).await.map_err(db_error)?;
         tx.commit().await.map_err(db_error)?;
-        if queued > 0 {
-            tracing::debug!(video = %video.id, kind = JobKind::Process.as_str(), "job enqueued");
-            // Other processes' workers are woken by the NOTIFY; this one's ignore their own, so wake them here.
-            self.work.notify_waiters();
+        if queued {
+            self.job_added(video.id, JobKind::Process);
         }
         Ok(())
     }
@@ -139,8 +120,7 @@ impl Repo for PgDb {
     }
 
     async fn import_video(&self, video: &Video) -> Result<bool, RepoError> {
-        let size = i64::try_from(video.size_bytes)
-            .map_err(|_| RepoError::Unavailable(format!("size {} does not fit the database", video.size_bytes)))?;
+        let size = size_to_db(video.size_bytes)?;
         let result = sqlx::query(&format!(
             "INSERT INTO videos ({VIDEO_COLUMNS}) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT (id) DO NOTHING"
@@ -170,8 +150,7 @@ impl Repo for PgDb {
 /// Inserts a new video in `processing` state through `executor` (the pool, or a transaction); a taken id is
 /// [`RepoError::Duplicate`].
 async fn insert_new_video<'e>(executor: impl sqlx::PgExecutor<'e>, video: &NewVideo) -> Result<(), RepoError> {
-    let size = i64::try_from(video.size_bytes)
-        .map_err(|_| RepoError::Unavailable(format!("size {} does not fit the database", video.size_bytes)))?;
+    let size = size_to_db(video.size_bytes)?;
     let result = sqlx::query(&format!(
         "INSERT INTO videos (id, original_name, size_bytes, status, playable, progress, has_thumbnail, \
          manage_token_hash, created_at, updated_at) \
@@ -259,4 +238,9 @@ pub(super) fn db_error(e: sqlx::Error) -> RepoError {
         }
         other => RepoError::Unavailable(other.to_string()),
     }
+}
+
+/// A size in bytes as the database's signed 64-bit integer.
+fn size_to_db(bytes: u64) -> Result<i64, RepoError> {
+    i64::try_from(bytes).map_err(|_| RepoError::Unavailable(format!("size {bytes} does not fit the database")))
 }

@@ -20,24 +20,38 @@ const CLAIMABLE: &str = "(state = 'queued' AND run_at <= ?1) OR (state = 'runnin
 /// Corrupt rows skipped in one claim before giving the caller an answer.
 const MAX_CORRUPT_SKIPS: usize = 8;
 
+/// Adds a queued job through `executor` (the pool, or a transaction); false when one was already queued or running
+/// (the partial unique index on live jobs turns a second enqueue into a no-op).
+pub(super) async fn insert_job<'e>(
+    executor: impl sqlx::SqliteExecutor<'e>,
+    video_id: VideoId,
+    kind: JobKind,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(
+        "INSERT INTO jobs (video_id, kind, state, attempts, run_at, created_at) \
+         VALUES (?1, ?2, 'queued', 0, ?3, ?3) ON CONFLICT DO NOTHING",
+    )
+    .bind(video_id.to_string())
+    .bind(kind.as_str())
+    .bind(now_ms())
+    .execute(executor)
+    .await?;
+    Ok(result.rows_affected() > 0)
+}
+
+impl SqliteDb {
+    /// Wakes this process's idle workers for a job just added (and committed: a woken worker must find it).
+    pub(super) fn job_added(&self, video_id: VideoId, kind: JobKind) {
+        tracing::debug!(video = %video_id, kind = kind.as_str(), "job enqueued");
+        self.work.notify_waiters();
+    }
+}
+
 #[async_trait]
 impl JobQueue for SqliteDb {
     async fn enqueue(&self, video_id: VideoId, kind: JobKind) -> Result<(), QueueError> {
-        let now = now_ms();
-        // The partial unique index on live jobs turns a second enqueue into a no-op.
-        let result = sqlx::query(
-            "INSERT INTO jobs (video_id, kind, state, attempts, run_at, created_at) \
-             VALUES (?1, ?2, 'queued', 0, ?3, ?3) ON CONFLICT DO NOTHING",
-        )
-        .bind(video_id.to_string())
-        .bind(kind.as_str())
-        .bind(now)
-        .execute(&self.pool)
-        .await
-        .map_err(unavailable)?;
-        if result.rows_affected() > 0 {
-            tracing::debug!(video = %video_id, kind = kind.as_str(), "job enqueued");
-            self.work.notify_waiters();
+        if insert_job(&self.pool, video_id, kind).await.map_err(unavailable)? {
+            self.job_added(video_id, kind);
         }
         Ok(())
     }

@@ -7,16 +7,12 @@ use flick_domain::{NewVideo, Video, VideoFailure, VideoId, VideoStatus, VideoUpd
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
+use super::queue::insert_job;
 use super::{SqliteDb, now_ms};
 
 /// The columns [`video_from_row`] reads, in a fixed order.
 const VIDEO_COLUMNS: &str = "id, original_name, size_bytes, status, playable, progress, duration_seconds, \
      width, height, has_thumbnail, error_code, error_message, manage_token_hash, created_at, updated_at";
-
-/// The job [`JobQueue::enqueue`](flick_domain::ports::JobQueue::enqueue) adds for a video's processing: the same
-/// statement as there, the partial unique index on live jobs making it a no-op when one is already queued or running.
-const ENQUEUE_PROCESS: &str = "INSERT INTO jobs (video_id, kind, state, attempts, run_at, created_at) \
-     VALUES (?1, ?2, 'queued', 0, ?3, ?3) ON CONFLICT DO NOTHING";
 
 #[async_trait]
 impl Repo for SqliteDb {
@@ -29,19 +25,10 @@ impl Repo for SqliteDb {
         // On any error the transaction is dropped, hence rolled back: no video without its job, no job without its
         // video (a duplicate id leaves the existing video's jobs alone).
         insert_new_video(&mut *tx, video).await?;
-        let queued = sqlx::query(ENQUEUE_PROCESS)
-            .bind(video.id.to_string())
-            .bind(JobKind::Process.as_str())
-            .bind(now_ms())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_error)?
-            .rows_affected();
+        let queued = insert_job(&mut *tx, video.id, JobKind::Process).await.map_err(db_error)?;
         tx.commit().await.map_err(db_error)?;
-        if queued > 0 {
-            tracing::debug!(video = %video.id, kind = JobKind::Process.as_str(), "job enqueued");
-            // Only once committed: a woken worker must find the job.
-            self.work.notify_waiters();
+        if queued {
+            self.job_added(video.id, JobKind::Process);
         }
         Ok(())
     }
@@ -131,8 +118,7 @@ impl Repo for SqliteDb {
     }
 
     async fn import_video(&self, video: &Video) -> Result<bool, RepoError> {
-        let size = i64::try_from(video.size_bytes)
-            .map_err(|_| RepoError::Unavailable(format!("size {} does not fit the database", video.size_bytes)))?;
+        let size = size_to_db(video.size_bytes)?;
         let result = sqlx::query(&format!(
             "INSERT INTO videos ({VIDEO_COLUMNS}) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) ON CONFLICT (id) DO NOTHING"
@@ -162,8 +148,7 @@ impl Repo for SqliteDb {
 /// Inserts a new video in `processing` state through `executor` (the pool, or a transaction); a taken id is
 /// [`RepoError::Duplicate`].
 async fn insert_new_video<'e>(executor: impl sqlx::SqliteExecutor<'e>, video: &NewVideo) -> Result<(), RepoError> {
-    let size = i64::try_from(video.size_bytes)
-        .map_err(|_| RepoError::Unavailable(format!("size {} does not fit the database", video.size_bytes)))?;
+    let size = size_to_db(video.size_bytes)?;
     let now = now_ms();
     let result = sqlx::query(
         "INSERT INTO videos (id, original_name, size_bytes, status, playable, progress, has_thumbnail, \
@@ -256,6 +241,11 @@ fn db_error(e: sqlx::Error) -> RepoError {
         }
         other => RepoError::Unavailable(other.to_string()),
     }
+}
+
+/// A size in bytes as the database's signed 64-bit integer.
+fn size_to_db(bytes: u64) -> Result<i64, RepoError> {
+    i64::try_from(bytes).map_err(|_| RepoError::Unavailable(format!("size {bytes} does not fit the database")))
 }
 
 #[cfg(test)]
