@@ -99,6 +99,25 @@ async fn api_nodes_and_workers_share_only_postgres_and_the_bucket() {
         turn += 1;
     }
     assert!(turn >= 4, "the upload took several chunks");
+
+    // Hostile staged uploads leave nothing in the bucket: a chunk past Upload-Length is refused whole, and text in
+    // the second chunk (the container is sniffed across chunks, the head read back from the bucket) ends the upload.
+    let create = |node: &Server, length: usize| {
+        c.post(node.url("/api/uploads")).header("tus-resumable", TUS).header("upload-length", length.to_string()).send()
+    };
+    let r = create(&a, 100).await.unwrap();
+    let bad = r.headers()["location"].to_str().unwrap().to_owned();
+    let r = patch(&b, &bad, 0, vec![0u8; 101]).await;
+    assert_eq!(r.status(), 413, "a chunk past Upload-Length");
+    let r = patch(&b, &bad, 0, b"plain text".to_vec()).await;
+    assert_eq!(r.status(), 204, "10 bytes are too few to judge");
+    let r = patch(&a, &bad, 10, b" that goes on and on and is clearly no video container at all, sadly".to_vec()).await;
+    assert_eq!(r.status(), 415, "not a video, judged with the first chunk read back from the bucket");
+    let gone = c.head(b.url(&bad)).header("tus-resumable", TUS).send().await.unwrap();
+    assert_eq!(gone.status(), 404, "the refused upload is removed");
+    let bad_id = bad.rsplit('/').next().unwrap();
+    let left: Vec<String> = blob_keys(&dirs[0]).await.into_iter().filter(|k| k.contains(bad_id)).collect();
+    assert!(left.is_empty(), "objects of the refused upload remain: {left:?}");
     let uploaded = blob_keys(&dirs[0]).await;
     assert!(!uploaded.iter().any(|k| k.starts_with(&format!("uploads/{id}"))), "staged parts remain: {uploaded:?}");
 
