@@ -38,8 +38,8 @@ test-scaled: deps fixtures ui
 	@url="$$($(PG) start)" && s3="$$($(GARAGE) start)" && trap '$(PG) stop; $(GARAGE) stop' EXIT && \
 	eval "$$s3" && export FLICK_TEST_DATABASE_URL="$$url" && \
 	$(CARGO) test --locked -p flick-storage && \
-	$(CARGO) test --locked -p flick --test formats --test access --test bad_input --test crash --test cluster \
-		--test scale_out --test migrate --test metrics
+	$(CARGO) test --locked -p flick --test e2e -- formats:: access:: bad_input:: crash:: cluster:: scale_out:: \
+		migrate:: metrics:: live::
 
 ## deps: install ffmpeg on a fresh Debian/Ubuntu machine when it is missing
 deps:
@@ -49,13 +49,15 @@ deps:
 fixtures:
 	@bash scripts/fixtures.sh
 
-## bench: time-to-stream, ingest and serving beside their references (long); writes target/bench/report.md
+## bench: time-to-stream (after and during the upload), ingest, serving and a Chromium viewer, each beside its
+## reference (long); writes target/bench/report.md
 bench: deps build
 	@bash bench/install-tools.sh
 	@bash bench/inputs.sh full
 	python3 bench/bench.py
 
-## bench-smoke: the benchmark on one 10 s clip, one run (about a minute): keeps the harness from rotting
+## bench-smoke: the benchmark on one 10 s clip, one run, one upload paced at 20 Mbit/s (about a minute): keeps the
+## harness from rotting
 bench-smoke: deps build
 	@bash bench/inputs.sh smoke
 	python3 bench/bench.py --smoke

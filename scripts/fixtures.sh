@@ -149,6 +149,61 @@ f_crash() {
     # 40 s of 1080p MPEG-4 Part 2: quick to make, and its re-encode lasts long enough to be interrupted.
     "${FF[@]}" -stream_loop -1 -i "$SEED" -t 40 -vf scale=1920:1080 -c:v mpeg4 -q:v 8 "${AAC[@]}" "$TMP"
 }
+f_h264_30s() {
+    # 30 s of 640x360 H.264/AAC with a keyframe every second, index at the end (ffmpeg's default): the clip of the
+    # tests that watch a video while it is uploaded (several segments, sent index first or front to back).
+    "${FF[@]}" -stream_loop -1 -i "$SEED" -t 30 -vf scale=640:360 -c:v libx264 -preset ultrafast -g 25 -keyint_min 25 \
+        -sc_threshold 0 "${AAC[@]}" "$TMP"
+}
+f_hevc_20s() {
+    # 20 s of 640x360 HEVC in a MOV, index at the end: re-encoded while it is uploaded, index first.
+    "${FF[@]}" -stream_loop -1 -i "$SEED" -t 20 -vf scale=640:360 -c:v libx265 -preset ultrafast \
+        -x265-params log-level=error:keyint=25 -tag:v hvc1 "${AAC[@]}" "$TMP"
+}
+f_vp9_20s() {
+    # 20 s of 640x360 VP9/Opus WebM: re-encoded while it is uploaded, read front to back.
+    "${FF[@]}" -stream_loop -1 -i "$SEED" -t 20 -vf scale=640:360 -c:v libvpx-vp9 -deadline realtime -cpu-used 8 \
+        -b:v 800k -g 25 -c:a libopus -ac 2 -b:a 48k "$TMP"
+}
+# repeat_unit UNIT AUDIO_ARGS... : a 60 s file ($TMP) made of a 10 s video-only UNIT repeated six times (stream copy,
+# so a 60 s 1080p clip costs one 10 s encode), with 60 s of the seed's audio encoded beside it; deletes UNIT.
+repeat_unit() {
+    local unit="$1" list="$OUT/.tmp.$$.list.txt" i
+    shift
+    for i in 1 2 3 4 5 6; do echo "file '$unit'"; done > "$list"
+    "${FF[@]}" -f concat -safe 0 -i "$list" -stream_loop -1 -i "$SEED" -map 0:v:0 -map 1:a:0 -c:v copy "$@" -t 60 "$TMP"
+    rm -f "$list" "$unit"
+}
+# The browser tests that watch a video while it is uploaded (web/e2e/live.test.mjs): 60 s of 1920x1080 25 fps, a
+# keyframe every 2 s. LOOP10 is 10 s of the seed looped.
+LOOP10=(-stream_loop -1 -i "$SEED" -t 10 -an -vf scale=1920:1080)
+KEY2=(-g 50 -keyint_min 50 -sc_threshold 0)
+f_live_h264() {
+    # H.264/AAC at ~8 Mbit/s, index (moov) at the end as cameras and phones write it: served from the original.
+    local unit="$OUT/.tmp.$$.unit.mp4" moov mdat
+    "${FF[@]}" "${LOOP10[@]}" -c:v libx264 -preset ultrafast "${KEY2[@]}" -b:v 8M -maxrate 8M -bufsize 16M "$unit"
+    repeat_unit "$unit" -c:a aac -ac 2 -b:a 128k
+    moov=$(box_offset "$TMP" moov); mdat=$(box_offset "$TMP" mdat)
+    [ "$moov" -gt "$mdat" ] && [ "$mdat" -ge 0 ] || die "h264_aac_1080p_60s.mp4: expected moov after mdat (moov=$moov mdat=$mdat)"
+}
+f_live_hevc() {
+    # HEVC (hvc1, as Apple devices write it)/AAC in a MOV at ~6 Mbit/s, index at the end: re-encoded as it arrives.
+    local unit="$OUT/.tmp.$$.unit.mov"
+    "${FF[@]}" "${LOOP10[@]}" -c:v libx265 -preset ultrafast -b:v 6M \
+        -x265-params log-level=error:keyint=50:min-keyint=50:scenecut=0 -tag:v hvc1 -f mov "$unit"
+    repeat_unit "$unit" -c:a aac -ac 2 -b:a 128k -f mov
+}
+f_live_vp9() {
+    # VP9/Opus WebM at ~6 Mbit/s: re-encoded as it arrives, read front to back.
+    local unit="$OUT/.tmp.$$.unit.webm"
+    "${FF[@]}" "${LOOP10[@]}" -c:v libvpx-vp9 -deadline realtime -cpu-used 8 -row-mt 1 -b:v 6M "${KEY2[@]}" "$unit"
+    repeat_unit "$unit" -c:a libopus -ac 2 -b:a 96k
+}
+f_portrait() {
+    # 5 s of 720x1280 (portrait, as phones film) H.264/AAC: the share page's layout with a tall video.
+    "${FF[@]}" -i "$SEED" -map 0:v:0 -map 0:a:0 -vf "transpose=1,scale=720:1280" -c:v libx264 -preset ultrafast -crf 32 \
+        "${KEY2[@]}" "${AAC[@]}" "$TMP"
+}
 f_bench() {
     # 60 s of 1920x1080 25 fps H.264 made by looping the seed: the input of the encode-speed measurement.
     "${FF[@]}" -stream_loop -1 -i "$SEED" -t 60 -vf scale=1920:1080 -c:v libx264 -preset veryfast -crf 20 \
@@ -168,6 +223,13 @@ fixture h264_opus.mkv f_h264_opus
 fixture h264_aac_gop1.mp4 f_gop1
 fixture crash_reencode.mov f_crash
 fixture h264_aac_7mb.mp4 f_7mb
+fixture h264_aac_30s.mp4 f_h264_30s
+fixture hevc_aac_20s.mov f_hevc_20s
+fixture vp9_opus_20s.webm f_vp9_20s
+fixture h264_aac_1080p_60s.mp4 f_live_h264
+fixture hevc_aac_1080p_60s.mov f_live_hevc
+fixture vp9_opus_1080p_60s.webm f_live_vp9
+fixture h264_aac_portrait.mp4 f_portrait
 fixture audio_only.mp4 f_audio_only
 fixture empty.mp4 f_empty
 fixture text.mp4 f_text

@@ -3,8 +3,9 @@
 # part-way and resume from the server's offset. Installs what it needs (npm ci, a Python venv).
 #
 # Usage: scripts/interop-tests.sh BASE_URL CLIP
-#   Prints one JSON line per client: {"client":…,"id":…,"resumedFrom":…}. The caller (the Rust test
-#   crates/flick/tests/tus_interop.rs) checks that each video ends ready and its HLS decodes.
+#   Prints one JSON line per client: {"client":…,"id":…,"resumedFrom":…} (tus-js-client's parallelUploads, which
+#   uses the concatenation extension its own way: {"client":…,"id":…,"parts":3}). The caller (the Rust test
+#   crates/flick/tests/e2e/tus_interop.rs) checks that each video ends ready and its HLS decodes.
 # Needs node + npm and python3 (with venv); the registries must be reachable on the first run.
 set -euo pipefail
 
@@ -38,4 +39,5 @@ fi
 exec 9>&-
 
 node "$NODE_DIR/upload.mjs" "$BASE/api/uploads" "$CLIP"
+node "$NODE_DIR/parallel.mjs" "$BASE/api/uploads" "$CLIP"
 "$VENV/bin/python" "$PY_DIR/upload.py" "$BASE/api/uploads" "$CLIP"

@@ -134,7 +134,7 @@ describe('upload, watch, share, delete', () => {
     await page.locator('input[type=file]').setInputFiles(CLIP);
     await page.waitForURL(/\/v\/[0-9a-f]{32}$/, { timeout: 30_000 });
     id = new URL(page.url()).pathname.split('/').pop();
-    await page.getByRole('heading', { name: 'h264_aac_faststart' }).waitFor();
+    await page.getByRole('heading', { level: 1, name: 'h264_aac_faststart' }).waitFor();
   });
 
   it('plays by itself, muted, from 0:00 (not from a live edge)', async () => {
@@ -165,7 +165,7 @@ describe('upload, watch, share, delete', () => {
     try {
       const p = await phone.newPage();
       await p.goto(`/v/${id}`);
-      await p.getByRole('heading', { name: 'h264_aac_faststart' }).waitFor();
+      await p.getByRole('heading', { level: 1, name: 'h264_aac_faststart' }).waitFor();
       await p.locator('video[poster]').waitFor();
       await p.waitForFunction(() => {
         const v = document.querySelector('video');
@@ -393,14 +393,18 @@ describe('admin listing', () => {
   });
 });
 
-async function adminCount() {
+async function adminVideos() {
   const res = await fetch(`${server.url}/api/videos`, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } });
   assert.equal(res.status, 200);
-  return (await res.json()).videos.length;
+  return (await res.json()).videos;
+}
+
+async function adminCount() {
+  return (await adminVideos()).length;
 }
 
 describe('progress and processing states', () => {
-  it('shows upload progress with speed and time left, and Cancel stops it', async () => {
+  it('opens the share page as the upload starts, shows its progress with speed and time left there, and Cancel (confirmed) deletes the video', async () => {
     const { context, problems } = await watchedContext(browser, server.url, DESKTOP);
     try {
       const page = await context.newPage();
@@ -411,48 +415,81 @@ describe('progress and processing states', () => {
       const before = await adminCount();
       await page.goto('/');
       await page.locator('input[type=file]').setInputFiles(CLIP);
+      // The video exists from the first answer on: its page opens while the bytes still flow.
+      await page.waitForURL(/\/v\/[0-9a-f]{32}$/, { timeout: 10_000 });
+      const id = new URL(page.url()).pathname.split('/').pop();
       const bar = page.getByRole('progressbar', { name: 'Upload progress' });
       await bar.waitFor();
       await until(async () => Number(await bar.getAttribute('value')) >= 20, { what: 'upload progress of 20%' });
       await page.getByText(/\d+(\.\d)? KB\/s · \d+ s left|a few seconds left/).waitFor();
+      const during = await apiVideo(id);
+      assert.equal(during.status, 'uploading', 'the API says uploading while the bytes flow');
+      assert.ok(during.receivedBytes < during.sizeBytes, `received ${during.receivedBytes} of ${during.sizeBytes}`);
       await page.screenshot({ path: path.join(shots, 'uploading-desktop.png') });
+
       await page.getByRole('button', { name: 'Cancel upload' }).click();
-      await page.getByText('Upload cancelled. Nothing was kept.').waitFor();
-      assert.equal(new URL(page.url()).pathname, '/');
-      assert.equal(await page.evaluate(() => localStorage.getItem('flick.library.v1')), null);
-      // Give the server a moment to see the aborted body; nothing may have been recorded.
-      await new Promise((r) => setTimeout(r, 500));
-      assert.equal(await adminCount(), before);
-      assertClean(problems);
+      const dialog = page.getByRole('dialog', { name: 'Cancel this upload?' });
+      await dialog.waitFor();
+      // Keep uploading first: nothing happens.
+      await dialog.getByRole('button', { name: 'Keep uploading' }).click();
+      await dialog.waitFor({ state: 'hidden' });
+      assert.equal(await bar.isVisible(), true, 'still uploading');
+      await page.getByRole('button', { name: 'Cancel upload' }).click();
+      await dialog.getByRole('button', { name: 'Cancel upload' }).click();
+      await page.getByRole('heading', { name: 'Upload cancelled' }).waitFor();
+      await page.getByText('The link no longer works.').waitFor();
+      assert.equal(new URL(page.url()).pathname, `/v/${id}`);
+      assert.deepEqual(JSON.parse((await page.evaluate(() => localStorage.getItem('flick.library.v1'))) ?? '[]'), []);
+      // The video went with its upload: the same 404 as any deleted video. The admin listing shows it
+      // no more, or only as abandoned (its record may be kept as `error`/`upload_abandoned`).
+      await until(async () => (await fetch(`${server.url}/api/video/${id}`)).status === 404, { what: 'the cancelled video to be gone' });
+      const listed = (await adminVideos()).filter((v) => v.id === id);
+      assert.ok(
+        listed.every((v) => v.status === 'error' && v.error?.code === 'upload_abandoned'),
+        `the admin listing has it only as abandoned: ${JSON.stringify(listed)}`,
+      );
+      assert.equal((await adminVideos()).filter((v) => v.id !== id).length, before);
+      assertClean(problems, { allow404: true });
     } finally {
       await context.close();
     }
   });
 
-  it('says Preparing…, then Playable — still processing 40%, and puts a failure reason in place of the player', async () => {
+  it('says Uploading 43 %, Processing, then Playable — still processing 40 %, and puts a failure reason in place of the player', async () => {
     const up = await uploadViaApi('states_clip.mp4');
     await waitReady(up.id);
     const real = await (await fetch(`${server.url}/api/video/${up.id}`)).json();
     const { context, problems } = await watchedContext(browser, server.url, PHONE);
-    let phase = 'preparing';
+    let phase = 'uploading';
     await context.route(`**/api/video/${up.id}`, (route) => {
       const body =
-        phase === 'preparing'
-          ? { ...real, status: 'processing', playable: false, progress: 0.02, thumbnailUrl: null, durationSeconds: null }
-          : phase === 'playable'
-            ? { ...real, status: 'processing', playable: true, progress: 0.4 }
-            : { ...real, status: 'error', playable: false, error: { code: 'processing_failed', message: 'The video stream could not be decoded.' } };
+        phase === 'uploading'
+          ? { ...real, status: 'uploading', playable: false, playableSeconds: 0, progress: 0, receivedBytes: Math.ceil(real.sizeBytes * 0.434), thumbnailUrl: null }
+          : phase === 'preparing'
+            ? { ...real, status: 'processing', playable: false, progress: 0.02, thumbnailUrl: null, durationSeconds: null }
+            : phase === 'playable'
+              ? { ...real, status: 'processing', playable: true, progress: 0.4 }
+              : { ...real, status: 'error', playable: false, error: { code: 'processing_failed', message: 'The video stream could not be decoded.' } };
       return route.fulfill({ json: body, headers: { 'cache-control': 'no-store' } });
     });
     try {
       const page = await context.newPage();
       await page.goto(`/v/${up.id}`);
-      await page.getByRole('status').filter({ hasText: 'Preparing…' }).waitFor();
+      // A viewer who opens the link before anything plays: how much has arrived, and the link to pass on.
+      await page.getByText('Uploading 43 %').waitFor();
+      await page.getByRole('status').filter({ hasText: 'Uploading' }).waitFor({ state: 'attached' });
+      await page.getByRole('button', { name: 'Copy link' }).waitFor();
+      assert.equal(await page.locator('video').count(), 0, 'no player before the video is playable');
+      assert.equal(await page.getByRole('progressbar').count(), 0, 'a viewer sees no upload progress bar of their own');
+      await page.screenshot({ path: path.join(shots, 'viewer-uploading-phone.png') });
+
+      phase = 'preparing';
+      await page.getByText('Processing 2 %').waitFor({ timeout: 5000 });
       assert.equal(await page.locator('video').count(), 0, 'no player before the video is playable');
       await page.screenshot({ path: path.join(shots, 'preparing-phone.png') });
 
       phase = 'playable';
-      await page.getByText('Playable — still processing 40%').waitFor({ timeout: 5000 });
+      await page.getByText('Playable — still processing 40 %').waitFor({ timeout: 5000 });
       await page.locator('video').waitFor();
       await page.waitForFunction(() => (document.querySelector('video')?.readyState ?? 0) >= 3);
       await page.screenshot({ path: path.join(shots, 'share-processing-phone.png') });
@@ -478,8 +515,9 @@ describe('time to first frame', () => {
       await page.getByRole('heading', { name: 'Share a video' }).waitFor();
       const started = Date.now();
       await page.locator('input[type=file]').setInputFiles(clip);
+      // The share page opens as the upload starts (tus); the bytes follow.
       await page.waitForURL(/\/v\/[0-9a-f]{32}$/, { timeout: 30_000 });
-      const uploaded = Date.now();
+      const shown = Date.now();
       // The first frame is on screen once the element has data and its clock has moved.
       await page.waitForFunction(
         () => {
@@ -490,7 +528,7 @@ describe('time to first frame', () => {
         { timeout: 30_000, polling: 20 },
       );
       const playing = Date.now();
-      const line = `time to first frame: ${playing - started} ms from choosing the file (upload ${uploaded - started} ms, then ${playing - uploaded} ms to play)`;
+      const line = `time to first frame: ${playing - started} ms from choosing the file (share page after ${shown - started} ms, playing ${playing - shown} ms later)`;
       console.log(line);
       writeFileSync(path.join(shots, 'time-to-first-frame.txt'), `${line}\n`);
       assertClean(problems);
@@ -511,7 +549,7 @@ describe('a clip that needs re-encoding plays while it is processed', () => {
       await page.locator('input[type=file]').setInputFiles(clip);
       await page.waitForURL(/\/v\/[0-9a-f]{32}$/, { timeout: 60_000 });
       const id = new URL(page.url()).pathname.split('/').pop();
-      await page.getByRole('heading', { name: 'crash_reencode' }).waitFor();
+      await page.getByRole('heading', { level: 1, name: 'crash_reencode' }).waitFor();
 
       // Poll the element and the API together. The API answer that counts is the one asked for
       // *after* the element's clock was seen moving.
@@ -574,7 +612,7 @@ describe('a remux clip plays to the end and seeks', () => {
     try {
       const page = await context.newPage();
       await page.goto(`/v/${up.id}`);
-      await page.getByRole('heading', { name: 'gop1_clip' }).waitFor();
+      await page.getByRole('heading', { level: 1, name: 'gop1_clip' }).waitFor();
       const video = page.locator('video');
       await video.waitFor();
       await page.waitForFunction(() => {

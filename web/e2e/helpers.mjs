@@ -34,9 +34,14 @@ export function preflight() {
  * Starts `flick serve` on a free port with a fresh data folder. The web app is the one compiled into
  * the binary (no `web.dist` override). Resolves once it prints its address: `url` is where it
  * listens, `baseUrl` the base of its links (`server.public_url` when set, else the same as `url`).
+ *
+ * `options.port` and `options.dataDir` start it on a given port and data folder instead (a restart
+ * after `kill()`): a data folder passed in is left in place by `stop()`; the server that made it
+ * removes it.
  */
-export async function startServer(extraEnv = {}) {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'flick-e2e-'));
+export async function startServer(extraEnv = {}, { port = 0, dataDir: givenDataDir = null } = {}) {
+  const dataDir = givenDataDir ?? mkdtempSync(path.join(tmpdir(), 'flick-e2e-'));
+  const ownsDataDir = givenDataDir === null;
   // The server reads every FLICK_* variable as configuration and refuses unknown ones: pass on only
   // configuration overrides (FLICK_SECTION__KEY), not the test runner's own FLICK_BIN / FLICK_FIXTURES.
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FLICK_') || k.includes('__')));
@@ -44,7 +49,7 @@ export async function startServer(extraEnv = {}) {
     cwd: dataDir,
     env: {
       ...inherited,
-      FLICK_SERVER__PORT: '0',
+      FLICK_SERVER__PORT: String(port),
       FLICK_SERVER__HOST: '127.0.0.1',
       FLICK_STORAGE__DATA_DIR: dataDir,
       FLICK_LOG__FORMAT: 'text',
@@ -75,14 +80,25 @@ export async function startServer(extraEnv = {}) {
     child.on('error', fail);
   });
   child.removeAllListeners('exit');
+  const exited = new Promise((r) => {
+    if (child.exitCode !== null || child.signalCode !== null) r();
+    else child.once('exit', () => r());
+  });
+  const running = () => child.exitCode === null && child.signalCode === null;
   return {
     url,
     baseUrl,
+    port: Number(new URL(url).port),
     dataDir,
+    pid: child.pid,
     logs: () => output,
+    /** SIGKILL, as a crash: nothing is flushed or released; the data folder stays. Resolves once it exited. */
+    async kill() {
+      if (running()) child.kill('SIGKILL');
+      await exited;
+    },
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
+      if (running()) {
         child.kill('SIGTERM');
         const timeout = new Promise((r) => setTimeout(r, 10_000, 'timeout'));
         if ((await Promise.race([exited, timeout])) === 'timeout') {
@@ -90,7 +106,7 @@ export async function startServer(extraEnv = {}) {
           await exited;
         }
       }
-      rmSync(dataDir, { recursive: true, force: true });
+      if (ownsDataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -7,8 +7,9 @@
 
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { assertServesThisWebApp, CLIP, launchBrowser, preflight, startServer, unexpectedConsoleErrors, until, watchedContext } from './helpers.mjs';
+import { assertServesThisWebApp, CLIP, ensureScreenshotsDir, launchBrowser, preflight, SCREENSHOTS_DIR, startServer, unexpectedConsoleErrors, until, watchedContext } from './helpers.mjs';
 
 const DESKTOP = { viewport: { width: 1280, height: 800 } };
 // About 8 s for the 1 MB clip: room to cut it part-way.
@@ -19,6 +20,7 @@ let browser;
 
 before(async () => {
   preflight();
+  ensureScreenshotsDir();
   server = await startServer();
   await assertServesThisWebApp(server.url);
   browser = await launchBrowser();
@@ -138,7 +140,7 @@ describe('resumable upload (tus)', () => {
 
       await page.waitForURL(/\/v\/[0-9a-f]{32}$/, { timeout: 60_000 });
       const id = new URL(page.url()).pathname.split('/').pop();
-      await page.getByRole('heading', { name: 'h264_aac_faststart' }).waitFor();
+      await page.getByRole('heading', { level: 1, name: 'h264_aac_faststart' }).waitFor();
       await waitReady(id);
 
       assert.equal(of(log, 'POST').length, 1, `one upload created: ${JSON.stringify(log.requests)}`);
@@ -163,7 +165,7 @@ describe('resumable upload (tus)', () => {
     }
   });
 
-  it('after a page reload, the same file picked again continues from the server offset', async () => {
+  it('after a page reload, the same file picked again on the share page continues from the server offset', async () => {
     const { context, problems } = await watchedContext(browser, server.url, DESKTOP);
     try {
       const page = await context.newPage();
@@ -175,24 +177,28 @@ describe('resumable upload (tus)', () => {
       await cdp.send('Network.emulateNetworkConditions', SLOW);
       await page.goto('/');
       await page.locator('input[type=file]').setInputFiles(CLIP);
+      await page.waitForURL(/\/v\/[0-9a-f]{32}$/, { timeout: 10_000 });
+      const id = new URL(page.url()).pathname.split('/').pop();
       const bar = page.getByRole('progressbar', { name: 'Upload progress' });
       await bar.waitFor();
       await until(async () => Number(await bar.getAttribute('value')) >= 40, { what: 'upload progress of 40%' });
       assert.equal(of(log, 'POST').length, 1);
       const uploadPath = of(log, 'PATCH')[0].path;
+      assert.equal(uploadPath, `/api/uploads/${id}`, 'the share page is the upload\'s video');
 
       await page.reload();
-      await page.getByRole('heading', { name: 'Share a video' }).waitFor();
+      // The share page, without this browser's upload running: it offers to continue with the same file.
+      await page.getByRole('heading', { level: 1, name: 'h264_aac_faststart' }).waitFor();
+      await page.getByText('Upload interrupted?').waitFor();
+      await page.screenshot({ path: path.join(SCREENSHOTS_DIR, 'resume-offer-desktop.png') });
       const before = log.requests.length;
-      await page.locator('input[type=file]').setInputFiles(CLIP);
+      await page.getByLabel('The same video file, to continue its upload').setInputFiles(CLIP);
       await bar.waitFor();
       // The bar starts where the server is, not at 0.
       await until(async () => Number(await bar.getAttribute('value')) >= 20, { timeoutMs: 5000, what: 'the bar to show the bytes already sent' });
 
-      await page.waitForURL(/\/v\/[0-9a-f]{32}$/, { timeout: 60_000 });
-      const id = new URL(page.url()).pathname.split('/').pop();
-      assert.equal(`/api/uploads/${id}`, uploadPath, 'the video is the upload started before the reload');
       await waitReady(id);
+      assert.equal(new URL(page.url()).pathname, `/v/${id}`, 'still the same video');
 
       // (The new page asks once whether the server speaks tus: OPTIONS.)
       const afterReload = log.requests.slice(before).filter((r) => r.path.startsWith('/api/uploads') && r.method !== 'OPTIONS');
@@ -204,7 +210,8 @@ describe('resumable upload (tus)', () => {
       assert.equal(afterReload[0]?.method, 'HEAD', `first asks the server's offset: ${JSON.stringify(afterReload)}`);
       const patches = afterReload.filter((r) => r.method === 'PATCH');
       assert.ok(patches.length >= 1 && patches[0].offset > 0, `continues from the server's offset: ${JSON.stringify(patches)}`);
-      await page.getByRole('heading', { name: 'h264_aac_faststart' }).waitFor();
+      assert.ok(patches.every((p) => p.path === uploadPath), 'to the same upload');
+      await page.getByText('Ready', { exact: true }).first().waitFor({ timeout: 20_000 });
       await assertOwnedAndDelete(page, id);
 
       assert.deepEqual(problems.csp, []);
@@ -216,7 +223,7 @@ describe('resumable upload (tus)', () => {
     }
   });
 
-  it('Cancel deletes the unfinished upload on the server (termination)', async () => {
+  it('Cancel (confirmed) deletes the unfinished upload on the server (termination)', async () => {
     const { context, problems } = await watchedContext(browser, server.url, DESKTOP);
     try {
       const page = await context.newPage();
@@ -229,13 +236,19 @@ describe('resumable upload (tus)', () => {
       const bar = page.getByRole('progressbar', { name: 'Upload progress' });
       await until(async () => Number(await bar.getAttribute('value')) >= 20, { what: 'upload progress of 20%' });
       await page.getByRole('button', { name: 'Cancel upload' }).click();
-      await page.getByText('Upload cancelled. Nothing was kept.').waitFor();
+      await page.getByRole('dialog', { name: 'Cancel this upload?' }).getByRole('button', { name: 'Cancel upload' }).click();
+      await page.getByRole('heading', { name: 'Upload cancelled' }).waitFor();
+      await page.getByText('The link no longer works.').waitFor();
       const uploadPath = of(log, 'PATCH')[0].path;
       await until(() => of(log, 'DELETE').length > 0, { what: 'a DELETE' });
       await until(
         async () => (await fetch(`${server.url}${uploadPath}`, { method: 'HEAD', headers: { 'Tus-Resumable': '1.0.0' } })).status === 404,
         { what: 'the upload to be gone' },
       );
+      // The video went with it (code upload_abandoned, then the same 404 as any deleted video).
+      await until(async () => (await fetch(`${server.url}/api/video/${uploadPath.split('/').pop()}`)).status === 404, {
+        what: 'the cancelled video to be gone',
+      });
       const leftovers = await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('tus::') || k.startsWith('flick.upload-token')));
       assert.deepEqual(leftovers, []);
       assert.deepEqual(problems.csp, []);

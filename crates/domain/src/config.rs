@@ -139,6 +139,9 @@ pub struct UploadConfig {
     pub max_bytes: u64,
     /// File name extensions accepted (lowercase, without the dot).
     pub allowed_extensions: Vec<String>,
+    /// Largest MP4 index (`moov`, with whatever follows it) a client may send before the media (`Flick-Index-Offset`)
+    /// and Flick reads to serve a video from its original; an upload whose index is larger is re-encoded instead.
+    pub max_index_bytes: u64,
     /// Seconds an unfinished resumable (tus) upload is kept after its last bytes arrived; then it is deleted.
     pub incomplete_ttl_seconds: u64,
     /// Upload requests one client address may have running at once (more get 429).
@@ -155,6 +158,7 @@ impl Default for UploadConfig {
         UploadConfig {
             max_bytes: 1_073_741_824,
             allowed_extensions: ["mp4", "mov", "mkv", "webm"].map(String::from).to_vec(),
+            max_index_bytes: 64 * 1024 * 1024,
             incomplete_ttl_seconds: 86_400,
             max_concurrent_per_ip: 4,
             max_per_ip_per_hour: 120,
@@ -168,8 +172,11 @@ impl Default for UploadConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ProcessingConfig {
-    /// Jobs run at once in this process (0: this process runs no worker).
+    /// Jobs of complete uploads run at once in this process (0: this process runs no worker at all).
     pub workers: u32,
+    /// Jobs of uploads still arriving run at once in this process, besides `workers`: their work waits on the
+    /// uploader (a re-encode keeps pace with the upload), so they never hold back videos whose upload is complete.
+    pub live_workers: u32,
     /// Target length of HLS segments after the first one.
     pub segment_seconds: u32,
     /// Target length of the first segment, short so playback starts at once.
@@ -188,6 +195,7 @@ impl Default for ProcessingConfig {
     fn default() -> Self {
         ProcessingConfig {
             workers: 2,
+            live_workers: 4,
             segment_seconds: 4,
             first_segment_seconds: 1.0,
             ffmpeg_path: PathBuf::from("ffmpeg"),
@@ -273,6 +281,9 @@ impl Config {
         let mut problems = Vec::new();
         if self.upload.max_bytes == 0 {
             problems.push("upload.max_bytes must be greater than 0".to_owned());
+        }
+        if self.upload.max_index_bytes < 4096 {
+            problems.push("upload.max_index_bytes must be at least 4096".to_owned());
         }
         if self.upload.incomplete_ttl_seconds == 0 {
             problems.push("upload.incomplete_ttl_seconds must be at least 1".to_owned());

@@ -33,21 +33,24 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         idle: Duration::from_secs(config.server.idle_timeout_seconds),
     };
     let workers = config.processing.workers;
+    // A node that runs no worker runs no live one either (`--no-workers`: an API node).
+    let live_workers = if workers == 0 { 0 } else { config.processing.live_workers };
     let state = AppState {
         repo: db.clone(),
         store: store.clone(),
         queue: db.clone(),
         uploads: db.clone(),
+        spool: wiring.spool.clone(),
         upload_locks: Default::default(),
+        packages: wiring.packages.clone(),
         scratch_dir: wiring.scratch_dir.clone(),
-        shared_uploads: wiring.blobs.is_shared(),
         config: std::sync::Arc::new(config),
         base_url: base_url.clone(),
         web,
     };
 
     let shutdown = CancellationToken::new();
-    let worker_handles = flick_jobs::spawn_workers(ctx.clone(), workers, shutdown.clone());
+    let worker_handles = flick_jobs::spawn_workers(ctx.clone(), workers, live_workers, shutdown.clone());
     // Partial uploads are another API node's business when the data folder is shared.
     if wiring.alone {
         let orphans = flick_http::tus::remove_orphan_partial_uploads(&state).await;

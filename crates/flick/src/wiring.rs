@@ -12,10 +12,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use flick_domain::config::Config;
-use flick_domain::ports::Store;
+use flick_domain::ports::{Store, UploadSpool};
 use flick_jobs::{Context, Node};
 use flick_media::Tools;
-use flick_storage::{Backend, BlobStore, Database, open_database};
+use flick_storage::{Backend, BlobStore, Database, LocalSpool, StagedSpool, open_database};
+use flick_stream::Packages;
 use tracing_subscriber::EnvFilter;
 
 /// Why a process could not start or stopped abnormally.
@@ -39,15 +40,21 @@ pub enum ServeError {
     Config(String),
 }
 
+/// Memory for the packages of videos served from their original (a 10-minute 1080p video's is about 1 MB).
+const PACKAGE_CACHE_BYTES: usize = 256 << 20;
+
 /// A started process's shared parts.
 pub struct Wiring {
     pub config: Config,
-    pub db: Arc<Database>,
+    pub db: Arc<dyn Database>,
     pub store: Arc<dyn Store>,
-    /// Which blob store `store` is (local folder or bucket).
-    pub blobs: BlobStore,
     /// Where upload bodies are written before they go to the store.
     pub scratch_dir: std::path::PathBuf,
+    /// Where unfinished uploads wait: this machine's scratch folder, or parts staged in the bucket when API nodes
+    /// share one.
+    pub spool: Arc<dyn UploadSpool>,
+    /// Packages of videos served from their original, shared by the HTTP layer and the workers of this process.
+    pub packages: Packages,
     pub ctx: Arc<Context>,
     /// True when no other process used the data folder at start-up (the single-machine default).
     pub alone: bool,
@@ -74,7 +81,6 @@ impl Wiring {
         let db = open_database(&config.database_url(), config.processing.max_attempts)
             .await
             .map_err(|e| ServeError::Database(e.to_string()))?;
-        let db = Arc::new(db);
         let blobs = BlobStore::open(&config.storage).map_err(|e| ServeError::Blobs(e.to_string()))?;
         blobs.check().await.map_err(|e| ServeError::Blobs(format!("{} does not answer: {e}", blobs.describe())))?;
         let store = blobs.store();
@@ -96,20 +102,41 @@ impl Wiring {
                 ))
             })?;
         }
+        let spool: Arc<dyn UploadSpool> = if blobs.is_shared() {
+            Arc::new(StagedSpool::new(store.clone(), scratch_dir.clone()))
+        } else {
+            Arc::new(LocalSpool::new(scratch_dir.clone()))
+        };
+        let packages = Packages::new(store.clone(), PACKAGE_CACHE_BYTES);
         let node = Node::this_process(&hostname());
         let ctx = Arc::new(Context {
             repo: db.clone(),
             store: store.clone(),
             queue: db.clone(),
+            uploads: db.clone(),
+            spool: spool.clone(),
+            packages: packages.clone(),
             tools,
             settings: config.processing.clone(),
+            max_index_bytes: config.upload.max_index_bytes,
             work_dir: data_dir.join("work"),
             node,
         });
         // Orphan sweeps only when nothing else can be writing: a blob in a shared bucket may belong to another
         // node's upload whose record is not written yet.
         flick_jobs::recover(&ctx, alone && !shared).await.map_err(|e| ServeError::Recovery(e.to_string()))?;
-        Ok(Wiring { config, db, store, blobs, scratch_dir, ctx, alone, data_lock, startup_lock: Some(startup_lock) })
+        Ok(Wiring {
+            config,
+            db,
+            store,
+            scratch_dir,
+            spool,
+            packages,
+            ctx,
+            alone,
+            data_lock,
+            startup_lock: Some(startup_lock),
+        })
     }
 
     /// Start-up is over: this process now shares the data folder, and the next process may start.

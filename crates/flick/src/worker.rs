@@ -30,8 +30,10 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
     };
     let grace = Duration::from_secs(server_config.shutdown_grace_seconds);
     let workers = wiring.config.processing.workers;
+    // A node that runs no worker runs no live one either (`--no-workers`: an API node).
+    let live_workers = if workers == 0 { 0 } else { wiring.config.processing.live_workers };
     let shutdown = CancellationToken::new();
-    let handles = flick_jobs::spawn_workers(ctx.clone(), workers, shutdown.clone());
+    let handles = flick_jobs::spawn_workers(ctx.clone(), workers, live_workers, shutdown.clone());
     wiring.started();
     let stop = shutdown.clone();
     let app = flick_http::ops_router(ctx.repo.clone(), ctx.store.clone(), ctx.queue.clone());

@@ -161,6 +161,16 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<flick_stream::StreamError> for ApiError {
+    fn from(e: flick_stream::StreamError) -> Self {
+        match e {
+            flick_stream::StreamError::Gone => ApiError::NotFound,
+            flick_stream::StreamError::Store(e) => e.into(),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
 impl From<QueueError> for ApiError {
     fn from(e: QueueError) -> Self {
         ApiError::Internal(e.to_string())

@@ -1,17 +1,29 @@
 //! Flick's HTTP surface: the JSON API, upload intake, HLS and thumbnail serving, and share pages.
 //!
-//! It depends on the domain's ports only; which database, blob store or queue sits behind them is
-//! decided by the binary that builds [`AppState`].
+//! It depends on the domain's ports (and on `flick-stream` for what can be served of a video now); which database,
+//! blob store or queue sits behind them is decided by the binary that builds [`AppState`].
+//!
+//! - intake: [`upload`] (`POST /api/upload`), [`tus`] (resumable uploads, written once over the upload spool),
+//!   `intake` (what both share: names, types, a complete file becoming a video), [`limits`] (abuse limits),
+//!   `upload_locks` (one writer per upload in this process);
+//! - `videos` (status, delete, listing), `lifecycle` (ending a video: deleted, or its upload abandoned), `links`;
+//! - `streams` (playlists with blocking reloads, segments from the original or the store, thumbnails);
+//! - `pages` and `web` (the web app, share pages, health), `metrics`, `headers` (security headers, request spans),
+//!   `error` (the one mapping from failures to HTTP), `state`.
 
 mod error;
 mod headers;
+mod intake;
+mod lifecycle;
 pub mod limits;
+mod links;
 mod metrics;
 mod pages;
 mod state;
 mod streams;
 pub mod tus;
 mod upload;
+mod upload_locks;
 mod videos;
 mod web;
 
@@ -22,6 +34,7 @@ use axum::routing::{get, post};
 pub use error::ApiError;
 pub use metrics::ops_router;
 pub use state::AppState;
+pub use upload_locks::UploadLocks;
 pub use web::WebUi;
 
 /// The whole application router. Tests and the binary both build it from an [`AppState`].

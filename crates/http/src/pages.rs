@@ -8,8 +8,9 @@ use flick_domain::ports::{Repo, Store};
 use flick_domain::upload::title_of;
 
 use crate::error::ApiError;
+use crate::links::Links;
 use crate::state::AppState;
-use crate::videos::{Links, load};
+use crate::videos::load;
 use crate::web::content_type;
 
 /// `GET /healthz`

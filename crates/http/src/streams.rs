@@ -1,39 +1,74 @@
 //! Serving what viewers fetch: HLS playlists and segments, and thumbnails, with Range support.
+//!
+//! Two deliveries: fMP4 segments cut just in time from the original (listed as soon as their bytes have been
+//! uploaded), or the MPEG-TS files a worker wrote into the store. Either way a media playlist asked with
+//! `?_HLS_msn=N` (LL-HLS blocking reload) is held until segment N is listed, so a player following a growing video
+//! gets each new segment at once instead of a target duration later.
+
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use flick_domain::VideoStatus;
-use flick_domain::ports::{BlobKey, ByteRange};
+use bytes::Bytes;
+use flick_domain::ports::{BlobKey, ByteRange, ByteStream};
+use flick_domain::{Delivery, Video, VideoStatus};
+use flick_packaging::playlist;
+use flick_stream::{Arrived, cut};
+use futures_util::StreamExt;
+use serde::Deserialize;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::videos::load;
+use crate::videos::{load, original_of};
 
-/// Segments never change once listed; playlists do while processing.
+/// Segments never change once listed; playlists do while the video grows.
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+const GROWING: &str = "no-cache";
+const DONE: &str = "public, max-age=60";
+/// The longest a blocking playlist request is held (LL-HLS asks for three target durations at most).
+const MAX_HOLD: Duration = Duration::from_secs(12);
+/// How often a held request for a stored playlist looks again.
+const STORED_POLL: Duration = Duration::from_millis(100);
 
-/// Which files of a video's HLS folder may be served, and how.
+/// Which files of a video's stream may be served: only the names Flick itself writes.
 #[derive(Debug, PartialEq, Eq)]
 enum HlsFile {
-    Playlist,
-    Segment,
+    Master,
+    Media,
+    Init,
+    Segment { index: usize, fmp4: bool },
 }
 
-/// Only the names Flick itself writes: `master.m3u8`, `index.m3u8`, `seg_NNNNN.ts`.
 fn classify(name: &str) -> Option<HlsFile> {
-    if name == "master.m3u8" || name == "index.m3u8" {
-        return Some(HlsFile::Playlist);
+    match name {
+        "master.m3u8" => Some(HlsFile::Master),
+        "index.m3u8" => Some(HlsFile::Media),
+        cut::INIT_FILE => Some(HlsFile::Init),
+        _ => playlist::segment_index(name).map(|index| HlsFile::Segment { index, fmp4: name.ends_with(".m4s") }),
     }
-    let digits = name.strip_prefix("seg_")?.strip_suffix(".ts")?;
-    (digits.len() == 5 && digits.bytes().all(|b| b.is_ascii_digit())).then_some(HlsFile::Segment)
+}
+
+/// LL-HLS delivery directives (only the media sequence number is used: Flick has no partial segments).
+#[derive(Deserialize, Default)]
+pub struct HlsQuery {
+    #[serde(rename = "_HLS_msn")]
+    msn: Option<String>,
+}
+
+impl HlsQuery {
+    /// The segment the player waits for; a malformed number is ignored (the playlist is answered at once).
+    fn next_segment(&self) -> Option<usize> {
+        self.msn.as_deref().and_then(|m| m.parse().ok())
+    }
 }
 
 /// `GET /streams/{id}/{file}`
 pub async fn stream_file(
     State(state): State<AppState>,
     Path((id, file)): Path<(String, String)>,
+    Query(query): Query<HlsQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let kind = classify(&file).ok_or(ApiError::NotFound)?;
@@ -41,15 +76,114 @@ pub async fn stream_file(
     if video.status == VideoStatus::Error {
         return Err(ApiError::NotFound);
     }
-    let key = BlobKey::hls_file(video.id, &file)?;
-    let (content_type, cache) = match kind {
-        HlsFile::Playlist if video.status == VideoStatus::Ready => {
-            ("application/vnd.apple.mpegurl", "public, max-age=60")
+    match video.delivery {
+        Delivery::Original => serve_cut(&state, &video, kind, &query, &headers).await,
+        Delivery::Stored => serve_stored(&state, &video, kind, &file, &query, &headers).await,
+    }
+}
+
+/// A video delivered from its original: everything is made from its package and the original's bytes.
+async fn serve_cut(
+    state: &AppState,
+    video: &Video,
+    kind: HlsFile,
+    query: &HlsQuery,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let package = state.packages.get(video.id).await?.ok_or(ApiError::NotFound)?;
+    let original = original_of(state, video);
+    // Only an upload still running is asked what has arrived; past it, everything has.
+    let uploading = video.status == VideoStatus::Uploading;
+    let arrived_now = async || if uploading { original.arrived().await } else { Ok(Arrived::Whole) };
+    match kind {
+        HlsFile::Master => Ok(bytes_response(cut::master_playlist(&package).into(), PLAYLIST, GROWING)),
+        HlsFile::Media => {
+            let started = Instant::now();
+            let hold = hold_for(package.target_duration);
+            loop {
+                let arrived = arrived_now().await?;
+                let count = cut::servable(&package, &arrived);
+                let whole = arrived.is_whole();
+                let waiting = query.next_segment().is_some_and(|n| n >= count) && !whole;
+                if !waiting || started.elapsed() >= hold {
+                    let text = cut::media_playlist(&package, count, whole);
+                    return Ok(bytes_response(text.into(), PLAYLIST, if whole { DONE } else { GROWING }));
+                }
+                state.uploads.wait_for_progress(hold.saturating_sub(started.elapsed())).await;
+            }
         }
-        HlsFile::Playlist => ("application/vnd.apple.mpegurl", "no-cache"),
-        HlsFile::Segment => ("video/mp2t", IMMUTABLE),
-    };
-    serve_blob(&state, &key, &headers, content_type, cache).await
+        HlsFile::Init => Ok(bytes_response(Bytes::from(package.init.clone()), "video/mp4", IMMUTABLE)),
+        HlsFile::Segment { index, fmp4: true } => {
+            let segment = package.segments.get(index).ok_or(ApiError::NotFound)?;
+            let arrived = arrived_now().await?;
+            if !cut::is_servable(segment, &arrived) {
+                // Not listed yet: its bytes are still being uploaded.
+                return Err(ApiError::NotFound);
+            }
+            let total = segment.len();
+            let range = requested(headers, total)?;
+            let body = cut::segment_body(&original, &arrived, &package, index).await?;
+            let body = match range {
+                Some(r) => slice(body, r.start, r.end - r.start + 1),
+                None => body,
+            };
+            Ok(stream_response(body, total, range, "video/mp4", IMMUTABLE))
+        }
+        HlsFile::Segment { fmp4: false, .. } => Err(ApiError::NotFound),
+    }
+}
+
+/// A video whose HLS files a worker wrote into the store.
+async fn serve_stored(
+    state: &AppState,
+    video: &Video,
+    kind: HlsFile,
+    file: &str,
+    query: &HlsQuery,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let key = BlobKey::hls_file(video.id, file)?;
+    let growing = video.status != VideoStatus::Ready;
+    let playlist_cache = if growing { GROWING } else { DONE };
+    match kind {
+        HlsFile::Master => serve_blob(state, &key, headers, PLAYLIST, playlist_cache).await,
+        HlsFile::Media => {
+            let Some(wanted) = query.next_segment().filter(|_| growing) else {
+                return serve_blob(state, &key, headers, PLAYLIST, playlist_cache).await;
+            };
+            // Held until the worker publishes segment `wanted` (or closes the playlist).
+            let started = Instant::now();
+            let hold = hold_for(state.config.processing.segment_seconds);
+            loop {
+                let text = read_small(state, &key).await?;
+                let listed = playlist::parse_media(&text).map(|s| s.len()).unwrap_or(0);
+                if listed > wanted || playlist::is_ended(&text) || started.elapsed() >= hold {
+                    return Ok(bytes_response(text.into(), PLAYLIST, GROWING));
+                }
+                tokio::time::sleep(STORED_POLL).await;
+            }
+        }
+        HlsFile::Segment { fmp4: false, .. } => serve_blob(state, &key, headers, "video/mp2t", IMMUTABLE).await,
+        HlsFile::Init | HlsFile::Segment { fmp4: true, .. } => Err(ApiError::NotFound),
+    }
+}
+
+const PLAYLIST: &str = "application/vnd.apple.mpegurl";
+
+/// How long a blocking playlist request may wait: three target durations, within [`MAX_HOLD`].
+fn hold_for(target_duration: u32) -> Duration {
+    Duration::from_secs(u64::from(target_duration.max(1)) * 3).min(MAX_HOLD)
+}
+
+/// A small blob (a playlist) as text; 404 when absent.
+async fn read_small(state: &AppState, key: &BlobKey) -> Result<String, ApiError> {
+    let blob = state.store.get(key, None).await?.ok_or(ApiError::NotFound)?;
+    let mut bytes = Vec::with_capacity(blob.total_len as usize);
+    let mut body = blob.body;
+    while let Some(chunk) = body.next().await {
+        bytes.extend_from_slice(&chunk?);
+    }
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// `GET /thumbnails/{id}.jpg`
@@ -74,35 +208,63 @@ async fn serve_blob(
     content_type: &'static str,
     cache: &'static str,
 ) -> Result<Response, ApiError> {
-    let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
+    let range = match headers.get(header::RANGE) {
         None => None,
-        Some(raw) => {
+        Some(_) => {
             let total = state.store.len(key).await?.ok_or(ApiError::NotFound)?;
-            requested_range(raw, total)?
+            requested(headers, total)?
         }
     };
     let blob = state.store.get(key, range).await?.ok_or(ApiError::NotFound)?;
-    let (status, length) = match blob.range {
+    Ok(stream_response(blob.body, blob.total_len, blob.range, content_type, cache))
+}
+
+/// A whole body held in memory.
+fn bytes_response(bytes: Bytes, content_type: &'static str, cache: &'static str) -> Response {
+    let mut response = Response::new(Body::from(bytes));
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    response
+}
+
+/// A streamed body of `total` bytes, or of `range` of them (206).
+fn stream_response(
+    body: ByteStream,
+    total: u64,
+    range: Option<ByteRange>,
+    content_type: &'static str,
+    cache: &'static str,
+) -> Response {
+    let (status, length) = match range {
         Some(r) => (StatusCode::PARTIAL_CONTENT, r.end - r.start + 1),
-        None => (StatusCode::OK, blob.total_len),
+        None => (StatusCode::OK, total),
     };
-    let mut response = Response::new(Body::from_stream(blob.body));
+    let mut response = Response::new(Body::from_stream(body));
     *response.status_mut() = status;
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
-    if let Some(r) = blob.range
-        && let Ok(v) = HeaderValue::from_str(&format!("bytes {}-{}/{}", r.start, r.end, blob.total_len))
+    if let Some(r) = range
+        && let Ok(v) = HeaderValue::from_str(&format!("bytes {}-{}/{total}", r.start, r.end))
     {
         h.insert(header::CONTENT_RANGE, v);
     }
-    Ok(response.into_response())
+    response.into_response()
 }
 
-/// Resolves a `Range` header against a blob of `total` bytes (RFC 9110 §14).
-/// Syntactically invalid headers are ignored (whole blob); unsatisfiable ones are 416.
+/// The range a request's `Range` header asks of `total` bytes, if any.
+fn requested(headers: &HeaderMap, total: u64) -> Result<Option<ByteRange>, ApiError> {
+    match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
+        None => Ok(None),
+        Some(raw) => requested_range(raw, total),
+    }
+}
+
+/// Resolves a `Range` header against a body of `total` bytes (RFC 9110 §14).
+/// Syntactically invalid headers are ignored (whole body); unsatisfiable ones are 416.
 fn requested_range(raw: &str, total: u64) -> Result<Option<ByteRange>, ApiError> {
     let parsed = match http_range_header::parse_range_header(raw) {
         Ok(p) => p,
@@ -115,15 +277,42 @@ fn requested_range(raw: &str, total: u64) -> Result<Option<ByteRange>, ApiError>
     }
 }
 
+/// The `len` bytes of `body` that start at `skip`.
+fn slice(body: ByteStream, skip: u64, len: u64) -> ByteStream {
+    let stream = futures_util::stream::unfold((body, skip, len), |(mut body, mut skip, mut left)| async move {
+        while left > 0 {
+            let mut chunk = match body.next().await? {
+                Ok(c) => c,
+                Err(e) => return Some((Err(e), (body, 0, 0))),
+            };
+            if skip >= chunk.len() as u64 {
+                skip -= chunk.len() as u64;
+                continue;
+            }
+            let mut piece = chunk.split_off(skip as usize);
+            skip = 0;
+            piece.truncate(usize::try_from(left).unwrap_or(usize::MAX).min(piece.len()));
+            left -= piece.len() as u64;
+            return Some((Ok(piece), (body, skip, left)));
+        }
+        None
+    });
+    Box::pin(stream)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn only_flick_names_are_served() {
-        assert_eq!(classify("master.m3u8"), Some(HlsFile::Playlist));
-        assert_eq!(classify("seg_00042.ts"), Some(HlsFile::Segment));
-        for bad in ["ffmpeg.m3u8", "seg_1.ts", "seg_00001.ts.tmp", "../raw", "seg_0000a.ts", "index.m3u8.tmp", ""] {
+        assert_eq!(classify("master.m3u8"), Some(HlsFile::Master));
+        assert_eq!(classify("init.mp4"), Some(HlsFile::Init));
+        assert_eq!(classify("seg_00042.ts"), Some(HlsFile::Segment { index: 42, fmp4: false }));
+        assert_eq!(classify("seg_00042.m4s"), Some(HlsFile::Segment { index: 42, fmp4: true }));
+        for bad in
+            ["ffmpeg.m3u8", "seg_1.ts", "seg_00001.ts.tmp", "../raw", "seg_0000a.ts", "index.m3u8.tmp", "package", ""]
+        {
             assert_eq!(classify(bad), None, "{bad}");
         }
     }
@@ -151,5 +340,14 @@ mod tests {
         assert!(requested_range("bytes=200-300", 100).is_err());
         assert_eq!(requested_range("nonsense", 100).unwrap(), None);
         assert_eq!(requested_range("bytes=0-1,5-6", 100).unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn slices_cut_across_chunks() {
+        let chunks: Vec<std::io::Result<Bytes>> =
+            vec![Ok(Bytes::from_static(b"abc")), Ok(Bytes::from_static(b"defg")), Ok(Bytes::from_static(b"hij"))];
+        let body: ByteStream = Box::pin(futures_util::stream::iter(chunks));
+        let out: Vec<u8> = slice(body, 2, 6).map(|c| c.unwrap().to_vec()).concat().await;
+        assert_eq!(out, b"cdefgh");
     }
 }

@@ -4,23 +4,21 @@
 //! bytes, so a non-video is refused without being stored whole. Nothing is acknowledged before it is on
 //! disk (fsync) and recorded.
 
-use std::path::{Path, PathBuf};
-
 use axum::Json;
 use axum::extract::{FromRequest, Multipart, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use bytes::Bytes;
-use flick_domain::ports::BlobKey;
-use flick_domain::upload::{Container, SNIFF_LEN, clean_file_name, extension_of, sniff};
-use flick_domain::{ManageToken, NewVideo, VideoId};
+use flick_domain::upload::{Container, SNIFF_LEN, clean_file_name, sniff};
+use flick_domain::{ManageToken, VideoId};
 use futures_util::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 
 use crate::error::ApiError;
+use crate::intake::{FinishedUpload, TempFile, accept_finished, check_declared_name, name_for, not_a_video};
+use crate::links::Links;
 use crate::state::AppState;
-use crate::videos::Links;
 
 /// Room for multipart boundaries and part headers on top of the file itself.
 const MULTIPART_OVERHEAD: u64 = 64 * 1024;
@@ -108,53 +106,6 @@ pub async fn upload(
     Ok((StatusCode::CREATED, [(header::LOCATION, links.share)], Json(body)))
 }
 
-/// A complete upload in the scratch area, fsynced, with everything its video record needs.
-pub(crate) struct FinishedUpload<'a> {
-    pub id: VideoId,
-    /// The file; [`accept_finished`] moves it into the store.
-    pub local: &'a Path,
-    pub size: u64,
-    pub original_name: String,
-    pub manage_token_hash: String,
-}
-
-/// Turns a finished upload into a video, the same way for every intake (`POST /api/upload`, tus):
-/// the file becomes `raw/{id}`, then the record (`processing`) and its processing job are created together.
-pub(crate) async fn accept_finished(state: &AppState, upload: FinishedUpload<'_>) -> Result<(), ApiError> {
-    let id = upload.id;
-    let raw = BlobKey::raw(id);
-    state.store.put_file(&raw, upload.local).await?;
-    let record = NewVideo {
-        id,
-        original_name: upload.original_name,
-        size_bytes: upload.size,
-        manage_token_hash: upload.manage_token_hash,
-    };
-    // One transaction: a video is never left `processing` without a job to process it (nor a job without its video).
-    if let Err(e) = state.repo.create_video(&record).await {
-        // The transaction recorded nothing: a blob no record owns must not stay behind.
-        let _ = state.store.delete(&raw).await;
-        return Err(e.into());
-    }
-    tracing::info!(video_id = %id, bytes = upload.size, "upload accepted");
-    Ok(())
-}
-
-/// Refuses a declared file name whose extension is not allowed, before any byte is stored.
-pub(crate) fn check_declared_name(state: &AppState, name: Option<&str>) -> Result<(), ApiError> {
-    if let Some(ext) = name.and_then(extension_of)
-        && !state.config.upload.allowed_extensions.iter().any(|a| a.eq_ignore_ascii_case(&ext))
-    {
-        return Err(unsupported_extension(state, &ext));
-    }
-    Ok(())
-}
-
-pub(crate) fn unsupported_extension(state: &AppState, ext: &str) -> ApiError {
-    let allowed: Vec<String> = state.config.upload.allowed_extensions.iter().map(|e| e.to_uppercase()).collect();
-    ApiError::UnsupportedMedia(format!(".{ext} files are not accepted; upload one of: {}", allowed.join(", ")))
-}
-
 /// A received upload, on disk and synced, not yet handed to the store.
 struct Received {
     file: TempFile,
@@ -205,57 +156,4 @@ where
     out.flush().await?;
     out.get_ref().sync_all().await?;
     Ok(Received { file, size, name })
-}
-
-/// The name a video is stored under: the declared one when it has an extension, else one made from the
-/// container (which must then be an allowed type).
-pub(crate) fn name_for(state: &AppState, name: Option<String>, container: Container) -> Result<String, ApiError> {
-    match name {
-        Some(n) if extension_of(&n).is_some() => Ok(n),
-        other => {
-            // No usable name: judge the type from the content.
-            let ext = container.default_extension();
-            if !state.config.upload.allowed_extensions.iter().any(|a| a.eq_ignore_ascii_case(ext)) {
-                return Err(unsupported_extension(state, ext));
-            }
-            let stem = other.filter(|n| !n.is_empty()).unwrap_or_else(|| "video".to_owned());
-            Ok(format!("{stem}.{ext}"))
-        }
-    }
-}
-
-pub(crate) fn not_a_video() -> ApiError {
-    ApiError::UnsupportedMedia("this file is not a video in a format Flick accepts (MP4, MOV, MKV or WebM)".into())
-}
-
-/// A scratch file deleted on drop unless disarmed, so a failed or abandoned upload leaves nothing behind.
-pub(crate) struct TempFile {
-    path: PathBuf,
-    armed: bool,
-}
-
-impl TempFile {
-    pub(crate) fn new(path: PathBuf) -> Self {
-        TempFile { path, armed: true }
-    }
-
-    pub(crate) fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// The file now belongs to someone else (it was moved into the store).
-    fn disarm(&mut self) {
-        self.armed = false;
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if self.armed
-            && let Err(e) = std::fs::remove_file(&self.path)
-            && e.kind() != std::io::ErrorKind::NotFound
-        {
-            tracing::warn!(path = %self.path.display(), error = %e, "could not remove a partial upload");
-        }
-    }
 }

@@ -5,12 +5,13 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use flick_domain::ids::constant_time_eq;
-use flick_domain::ports::BlobKey;
 use flick_domain::upload::title_of;
-use flick_domain::{ManageToken, Video, VideoId};
+use flick_domain::{Delivery, ManageToken, UPLOAD_ABANDONED, Video, VideoId, VideoStatus};
+use flick_stream::{Arrived, Original};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
+use crate::links::Links;
 use crate::state::AppState;
 
 /// The JSON shape of a video, as the API shows it.
@@ -21,7 +22,11 @@ pub struct VideoView {
     title: String,
     status: &'static str,
     playable: bool,
+    /// Seconds playable from 0:00 right now.
+    playable_seconds: f64,
     progress: f64,
+    /// Bytes of the upload the server holds (`size_bytes` once complete).
+    received_bytes: u64,
     url: String,
     stream_url: String,
     thumbnail_url: Option<String>,
@@ -39,34 +44,49 @@ struct ErrorView {
     message: String,
 }
 
-/// The links of a video, relative to the site root.
-pub struct Links {
-    pub share: String,
-    pub status: String,
-    pub stream: String,
-    pub thumbnail: String,
+/// What is playable of a video now: (playable, seconds from 0:00).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Playable {
+    pub playable: bool,
+    pub seconds: f64,
+    /// Bytes of the upload received, when it is still running.
+    pub received: Option<u64>,
 }
 
-impl Links {
-    pub fn of(id: VideoId) -> Self {
-        Links {
-            share: format!("/v/{id}"),
-            status: format!("/api/video/{id}"),
-            stream: format!("/streams/{id}/master.m3u8"),
-            thumbnail: format!("/thumbnails/{id}.jpg"),
+impl Playable {
+    /// From the record (stored delivery), or from the package and what has arrived (delivery from the original).
+    pub async fn of(state: &AppState, v: &Video) -> Result<Playable, ApiError> {
+        let arrived =
+            if v.status == VideoStatus::Uploading { Some(original_of(state, v).arrived().await?) } else { None };
+        let received = arrived.as_ref().map(|a| a.received_bytes().unwrap_or(v.size_bytes));
+        if v.delivery == Delivery::Stored {
+            return Ok(Playable { playable: v.playable, seconds: v.playable_seconds, received });
         }
+        let Some(package) = state.packages.get(v.id).await? else {
+            return Ok(Playable { received, ..Playable::default() });
+        };
+        let count = flick_stream::cut::servable(&package, arrived.as_ref().unwrap_or(&Arrived::Whole));
+        Ok(Playable { playable: count > 0, seconds: flick_stream::cut::playable_seconds(&package, count), received })
     }
 }
 
+/// The original of a video, as it arrives or whole.
+pub fn original_of(state: &AppState, v: &Video) -> Original {
+    Original::new(v.id, v.size_bytes, state.uploads.clone(), state.spool.clone(), state.store.clone())
+}
+
 impl VideoView {
-    pub fn of(v: &Video) -> Self {
+    pub fn of(v: &Video, now: Playable) -> Self {
         let links = Links::of(v.id);
         VideoView {
             id: v.id.to_string(),
             title: title_of(&v.original_name),
             status: v.status.as_str(),
-            playable: v.playable,
+            playable: now.playable,
+            playable_seconds: (now.seconds * 1000.0).round() / 1000.0,
             progress: v.progress,
+            // An abandoned upload's bytes are gone: none is held any more.
+            received_bytes: if is_abandoned(v) { 0 } else { now.received.unwrap_or(v.size_bytes).min(v.size_bytes) },
             url: links.share,
             stream_url: links.stream,
             thumbnail_url: v.has_thumbnail.then_some(links.thumbnail),
@@ -85,16 +105,39 @@ pub fn parse_id(raw: &str) -> Result<VideoId, ApiError> {
     VideoId::parse(raw).map_err(|_| ApiError::NotFound)
 }
 
-/// Loads a video or answers 404.
+/// Loads a video as viewers may see it, or answers 404: an abandoned upload is as gone as a deleted video.
 pub async fn load(state: &AppState, raw_id: &str) -> Result<Video, ApiError> {
+    let video = load_any(state, raw_id).await?;
+    if is_abandoned(&video) {
+        return Err(ApiError::NotFound);
+    }
+    Ok(video)
+}
+
+/// Loads a video whatever became of it, or answers 404.
+async fn load_any(state: &AppState, raw_id: &str) -> Result<Video, ApiError> {
     let id = parse_id(raw_id)?;
     state.repo.get_video(id).await?.ok_or(ApiError::NotFound)
 }
 
-/// `GET /api/video/{id}`
-pub async fn get_video(State(state): State<AppState>, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
-    let video = load(&state, &id).await?;
-    Ok(([(header::CACHE_CONTROL, "no-store")], Json(VideoView::of(&video))))
+fn is_abandoned(v: &Video) -> bool {
+    v.status == VideoStatus::Error && v.failure.as_ref().is_some_and(|f| f.code == UPLOAD_ABANDONED)
+}
+
+/// `GET /api/video/{id}`. The owner (manage token as a Bearer) also sees what became of an abandoned upload.
+pub async fn get_video(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, ApiError> {
+    let video = load_any(&state, &id).await?;
+    if is_abandoned(&video)
+        && !bearer(&headers).is_some_and(|t| ManageToken::from_presented(t).matches(&video.manage_token_hash))
+    {
+        return Err(ApiError::NotFound);
+    }
+    let now = Playable::of(&state, &video).await?;
+    Ok(([(header::CACHE_CONTROL, "no-store")], Json(VideoView::of(&video, now))))
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -103,23 +146,19 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
 }
 
-/// `DELETE /api/video/{id}` with the manage token: removes the record first (every URL then
-/// answers 404), then its jobs and blobs.
+/// `DELETE /api/video/{id}` with the manage token, at any moment (mid-upload too): removes the record first (every
+/// URL then answers 404), then its jobs, its unfinished upload and its blobs.
 pub async fn delete_video(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
-    let video = load(&state, &id).await?;
+    let video = load_any(&state, &id).await?;
     let token = bearer(&headers).ok_or(ApiError::Unauthorized)?;
     if !ManageToken::from_presented(token).matches(&video.manage_token_hash) {
         return Err(ApiError::Forbidden);
     }
-    state.queue.cancel_video(video.id).await?;
-    state.repo.delete_video(video.id).await?;
-    state.store.delete_prefix(&BlobKey::hls_prefix(video.id)).await?;
-    state.store.delete(&BlobKey::thumbnail(video.id)).await?;
-    state.store.delete(&BlobKey::raw(video.id)).await?;
+    crate::lifecycle::delete_video(&state, video.id).await?;
     tracing::info!(video_id = %video.id, "video deleted");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -143,7 +182,10 @@ pub async fn list_videos(
     }
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let videos = state.repo.list_videos(limit, q.offset.unwrap_or(0)).await?;
-    let views: Vec<VideoView> = videos.iter().map(VideoView::of).collect();
+    let mut views: Vec<VideoView> = Vec::with_capacity(videos.len());
+    for v in &videos {
+        views.push(VideoView::of(v, Playable::of(&state, v).await?));
+    }
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(serde_json::json!({ "videos": views }))))
 }
 
@@ -152,6 +194,7 @@ pub async fn public_config(State(state): State<AppState>) -> impl IntoResponse {
     Json(serde_json::json!({
         "maxUploadBytes": state.config.upload.max_bytes,
         "allowedExtensions": state.config.upload.allowed_extensions,
+        "maxIndexBytes": state.config.upload.max_index_bytes,
         "adminEnabled": state.config.admin.token.is_some(),
     }))
 }

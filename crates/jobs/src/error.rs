@@ -1,13 +1,20 @@
 use flick_domain::ports::{QueueError, RepoError, StoreError};
 use flick_media::MediaError;
+use flick_packaging::mp4::Mp4Error;
+use flick_stream::StreamError;
 
 /// Why a job did not finish.
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
     #[error(transparent)]
     Media(#[from] MediaError),
+    /// The original's MP4 index cannot be used (a hostile or broken file).
+    #[error(transparent)]
+    Index(#[from] Mp4Error),
     #[error("the uploaded file is missing")]
     SourceMissing,
+    #[error("reading the original: {0}")]
+    Original(StreamError),
     #[error("storage: {0}")]
     Store(#[from] StoreError),
     #[error("metadata: {0}")]
@@ -22,12 +29,23 @@ pub enum JobError {
     Shutdown,
 }
 
+impl From<StreamError> for JobError {
+    fn from(e: StreamError) -> Self {
+        match e {
+            StreamError::Gone => JobError::SourceMissing,
+            StreamError::Store(e) => JobError::Store(e),
+            StreamError::Repo(e) => JobError::Repo(e),
+            other => JobError::Original(other),
+        }
+    }
+}
+
 impl JobError {
     /// Bad input: trying again cannot help.
     pub fn is_permanent(&self) -> bool {
         match self {
             JobError::Media(e) => e.is_permanent(),
-            JobError::SourceMissing => true,
+            JobError::Index(_) | JobError::SourceMissing => true,
             _ => false,
         }
     }
@@ -43,6 +61,7 @@ impl JobError {
     pub fn for_user(&self) -> (String, String) {
         match self {
             JobError::Media(e) => (e.code().to_owned(), e.user_message()),
+            JobError::Index(e) => (e.code().to_owned(), e.user_message()),
             JobError::SourceMissing => {
                 ("source_missing".to_owned(), "The uploaded file is missing; please upload it again.".to_owned())
             }

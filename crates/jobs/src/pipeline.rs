@@ -1,23 +1,32 @@
-//! What a job does: for a `Process` job, probe → plan → HLS (published live) + thumbnail → ready;
-//! for a `Thumbnail` job, only the thumbnail.
+//! What a job does. A `Process` job follows its video's original (as it arrives, or whole) and makes it playable the
+//! cheapest way:
+//!
+//! - MP4/MOV whose index can be read early (sent first, or at the front of the file) and whose streams browsers play
+//!   (H.264 + AAC): served from the original itself, cut into fMP4 segments on request (`original.rs`); the job only
+//!   reads the index and makes the thumbnail.
+//! - Other MP4/MOV: their index drives an fMP4 view of the original that ffmpeg re-encodes as it arrives
+//!   (`encode.rs`); Matroska/WebM and fragmented MP4 are read by ffmpeg front to back as they arrive.
+//! - An MP4/MOV whose index is at the end and is sent front to back can only start once its last byte is in: the
+//!   job ends at once and the upload's completion queues it again.
+//!
+//! The job is idempotent: run again (after a crash, or at the upload's completion), it finds what an earlier run did
+//! and carries on from there. A `Thumbnail` job only heals a missing thumbnail.
 
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
 
-use flick_domain::ports::{BlobKey, Job, JobKind, StoreError};
-use flick_domain::{Video, VideoStatus, VideoUpdate};
-use flick_media::{HlsRun, MediaInfo, PlanSettings};
+use flick_domain::ports::{Job, JobKind};
+use flick_domain::upload::{Container, SNIFF_LEN, sniff};
+use flick_domain::{Delivery, Video, VideoStatus};
+use flick_media::MediaError;
+use flick_packaging::mp4::{BoxPos, BoxScanner, ScanState, parse_movie};
+use flick_stream::{Arrived, Original};
 
 use crate::Context;
 use crate::error::JobError;
-use crate::publish::{FFMPEG_PLAYLIST, Publisher};
+use crate::steps::{PATIENCE, original_of, record_shape};
 
-/// How often the work folder is checked for finished segments: the floor of time-to-stream.
-const PUBLISH_EVERY: Duration = Duration::from_millis(40);
-/// How often progress is written to the repo.
-const PROGRESS_EVERY: Duration = Duration::from_millis(500);
+/// A box header longer than this ahead of what has arrived is past the media: front to back, the index comes last.
+const LOOKAHEAD: u64 = 16 << 20;
 
 /// Runs one claimed job to its end.
 pub async fn run(ctx: &Context, job: &Job, work: &Path) -> Result<(), JobError> {
@@ -26,40 +35,60 @@ pub async fn run(ctx: &Context, job: &Job, work: &Path) -> Result<(), JobError> 
         return Ok(());
     };
     match job.kind {
-        JobKind::Process if video.status == VideoStatus::Processing => process(ctx, &video, work).await,
+        JobKind::Process if matches!(video.status, VideoStatus::Uploading | VideoStatus::Processing) => {
+            process(ctx, &video, work).await
+        }
         JobKind::Process => Ok(()),
-        JobKind::Thumbnail => heal_thumbnail(ctx, &video, work).await,
+        JobKind::Thumbnail => crate::thumbs::heal(ctx, &video, work).await,
     }
 }
 
 async fn process(ctx: &Context, video: &Video, work: &Path) -> Result<(), JobError> {
-    let id = video.id;
-    // A previous attempt may have published part of the HLS: start clean so nothing mixes.
-    ctx.store.delete_prefix(&BlobKey::hls_prefix(id)).await?;
-    ctx.store.delete(&BlobKey::thumbnail(id)).await?;
-    reset_dir(work).await?;
-    let input = work.join("source");
-    match ctx.store.fetch_to(&BlobKey::raw(id), &input).await {
-        Ok(()) => {}
-        Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-            return Err(JobError::SourceMissing);
-        }
-        Err(e) => return Err(e.into()),
+    let original = original_of(ctx, video);
+    if video.delivery == Delivery::Original {
+        // An earlier run packaged it: only the end remains.
+        return crate::original::carry_on(ctx, video, &original, work).await;
     }
-    ctx.repo
-        .update_video(
-            id,
-            &VideoUpdate {
-                playable: Some(false),
-                progress: Some(0.0),
-                has_thumbnail: Some(false),
-                ..Default::default()
-            },
-        )
-        .await?;
+    let Some(head) = original.read_to_vec(0..SNIFF_LEN as u64, Some(PATIENCE)).await? else {
+        tracing::info!("no bytes yet; the upload's first bytes will queue the job again");
+        return Ok(());
+    };
+    match sniff(&head) {
+        // Boxed: the paths' futures are large, and a worker thread's stack is not.
+        Some(Container::IsoBmff { .. }) => Box::pin(mp4(ctx, video, &original, work)).await,
+        Some(Container::Matroska { .. }) => Box::pin(crate::encode::front_to_back(ctx, video, &original, work)).await,
+        None => Err(JobError::Media(MediaError::NotAVideo { detail: "not an MP4/MOV or Matroska/WebM file".into() })),
+    }
+}
 
-    let info = flick_media::probe(&ctx.tools, &input).await?;
-    let plan = flick_media::plan(&info, &PlanSettings::from_config(&ctx.settings))?;
+/// MP4/MOV: read the index as soon as it has arrived, then serve from the original or encode.
+async fn mp4(ctx: &Context, video: &Video, original: &Original, work: &Path) -> Result<(), JobError> {
+    let Some(moov) = locate_index(original).await? else {
+        tracing::info!("the index comes after the media (or the upload stands still): the upload's completion goes on");
+        return Ok(());
+    };
+    if moov.size > ctx.max_index_bytes {
+        return Err(JobError::Index(flick_packaging::mp4::Mp4Error::IndexTooLarge(format!(
+            "the index is {} bytes, the limit is {}",
+            moov.size, ctx.max_index_bytes
+        ))));
+    }
+    let Some(bytes) = original.read_to_vec(moov.offset..moov.end(), Some(PATIENCE)).await? else {
+        tracing::info!("the upload stands still before its index is in: its completion goes on");
+        return Ok(());
+    };
+    let limits = flick_packaging::mp4::Limits { max_index_bytes: ctx.max_index_bytes, ..Default::default() };
+    let movie = parse_movie(&bytes, moov.offset, original.len(), &limits)?;
+    drop(bytes);
+    if movie.fragmented {
+        // Fragments carry their own tables: ffmpeg reads them front to back.
+        return Box::pin(crate::encode::front_to_back(ctx, video, original, work)).await;
+    }
+    let info = flick_media::media_info_from_movie(&movie, original.len())?;
+    // An upload still arriving is encoded (if it must be) while it is watched: one preset faster.
+    let live = !original.arrived().await?.is_whole();
+    let settings = flick_media::PlanSettings { live, ..flick_media::PlanSettings::from_config(&ctx.settings) };
+    let plan = flick_media::plan(&info, &settings)?;
     tracing::info!(
         ?plan,
         duration = info.duration_seconds,
@@ -67,164 +96,82 @@ async fn process(ctx: &Context, video: &Video, work: &Path) -> Result<(), JobErr
         height = info.video.height,
         "planned"
     );
-    ctx.repo
-        .update_video(
-            id,
-            &VideoUpdate {
-                duration_seconds: Some(info.duration_seconds),
-                width: Some(info.display_width()),
-                height: Some(info.display_height()),
-                ..Default::default()
-            },
-        )
-        .await?;
+    record_shape(ctx, video, &info).await?;
+    match plan {
+        flick_media::Plan::Remux => Box::pin(crate::original::serve(ctx, video, original, &movie, work)).await,
+        plan => Box::pin(crate::encode::from_movie(ctx, video, original, &movie, info, plan, work)).await,
+    }
+}
 
-    let out_dir = work.join("hls");
-    tokio::fs::create_dir_all(&out_dir).await?;
-    let run = HlsRun {
-        input: input.clone(),
-        out_dir: out_dir.clone(),
-        plan: plan.clone(),
-        info: info.clone(),
-        segment_seconds: ctx.settings.segment_seconds,
-        first_segment_seconds: ctx.settings.first_segment_seconds,
-        timeout: flick_media::timeout_for(info.duration_seconds),
-    };
-    let master = flick_media::render_master_playlist(&flick_media::variant_for(&info, &plan));
-    let mut publisher = Publisher::new(ctx.store.as_ref(), id, out_dir.clone(), master, ctx.settings.segment_seconds);
-    debug_assert_eq!(FFMPEG_PLAYLIST, "ffmpeg.m3u8");
-
-    let progress = Arc::new(AtomicU64::new(0f64.to_bits()));
-    let progress_in = progress.clone();
-    let hls = flick_media::run_hls(&ctx.tools, &run, move |p| progress_in.store(p.to_bits(), Ordering::Relaxed));
-    let thumb = make_thumbnail(ctx, video, &input, &info, work);
-    tokio::pin!(hls, thumb);
-    let started = Instant::now();
-    let mut thumb_done = false;
-    let mut tick = tokio::time::interval(PUBLISH_EVERY);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut last_progress = (Instant::now(), 0.0f64);
-    let hls_result = loop {
-        tokio::select! {
-            r = &mut hls => break r,
-            () = &mut thumb, if !thumb_done => thumb_done = true,
-            _ = tick.tick() => {
-                let was_playable = publisher.is_playable();
-                publisher.sync(false).await?;
-                if publisher.is_playable() && !was_playable {
-                    ctx.repo.update_video(id, &VideoUpdate { playable: Some(true), ..Default::default() }).await?;
-                    tracing::info!(ms = started.elapsed().as_millis() as u64, "playable");
-                    observe_first_playable(video);
-                }
-                let p = f64::from_bits(progress.load(Ordering::Relaxed)).clamp(0.0, 0.99);
-                if last_progress.0.elapsed() >= PROGRESS_EVERY && p > last_progress.1 {
-                    ctx.repo.update_video(id, &VideoUpdate { progress: Some(p), ..Default::default() }).await?;
-                    last_progress = (Instant::now(), p);
-                }
+/// Where the index (`moov`) is, once the headers in front of it have arrived; `None` when it comes after the media
+/// of an upload still running front to back (it arrives last), or the upload stood still for [`PATIENCE`]: a job
+/// never holds a worker for an uploader who went away (the upload's completion queues it again).
+async fn locate_index(original: &Original) -> Result<Option<BoxPos>, JobError> {
+    let arrived = original.arrived().await?;
+    if let Arrived::Partly { upload, .. } = &arrived
+        && let Some(m) = upload.index_offset
+    {
+        // Sent first; the upload itself checked that a `moov` box starts there.
+        let Some(header) = original.read_to_vec(m..m + 16, Some(PATIENCE)).await? else { return Ok(None) };
+        return index_at(m, &header, original.len()).map(Some);
+    }
+    let mut scanner = BoxScanner::new(original.len());
+    loop {
+        match scanner.state() {
+            ScanState::Found { moov, .. } => return Ok(Some(moov)),
+            ScanState::NoIndex => {
+                return Err(JobError::Media(MediaError::NotAVideo { detail: "the MP4/MOV file has no index".into() }));
             }
+            ScanState::Failed | ScanState::Scanning => {}
         }
+        let Some((offset, len)) = scanner.wants() else {
+            return Err(JobError::Media(MediaError::NotAVideo { detail: "the MP4/MOV file has no index".into() }));
+        };
+        let arrived = original.arrived().await?;
+        if !arrived.is_whole() && offset > arrived.prefix_len(original.len()) + LOOKAHEAD {
+            return Ok(None);
+        }
+        let Some(bytes) = original.read_to_vec(offset..offset + len as u64, Some(PATIENCE)).await? else {
+            return Ok(None);
+        };
+        scanner.feed(&bytes)?;
+    }
+}
+
+/// The `moov` box whose header is `header`, at `offset` of a file of `file_len` bytes.
+fn index_at(offset: u64, header: &[u8], file_len: u64) -> Result<BoxPos, JobError> {
+    let malformed =
+        || JobError::Index(flick_packaging::mp4::Mp4Error::IndexMalformed("no index where the upload said".into()));
+    if header.len() < 8 || &header[4..8] != b"moov" {
+        return Err(malformed());
+    }
+    let size32 = u64::from(u32::from_be_bytes([header[0], header[1], header[2], header[3]]));
+    let size = match size32 {
+        0 => file_len - offset,
+        1 if header.len() >= 16 => u64::from_be_bytes([
+            header[8], header[9], header[10], header[11], header[12], header[13], header[14], header[15],
+        ]),
+        n => n,
     };
-    hls_result?;
-    let was_playable = publisher.is_playable();
-    publisher.sync(true).await?;
-    if !was_playable {
-        observe_first_playable(video);
+    if size < 8 || offset.checked_add(size).is_none_or(|end| end > file_len) {
+        return Err(malformed());
     }
-    if !thumb_done {
-        thumb.await;
-    }
-    ctx.repo
-        .update_video(
-            id,
-            &VideoUpdate {
-                status: Some(VideoStatus::Ready),
-                playable: Some(true),
-                progress: Some(1.0),
-                ..Default::default()
-            },
-        )
-        .await?;
-    tracing::info!(ms = started.elapsed().as_millis() as u64, "ready");
-    // The raw upload is only needed until the HLS is complete.
-    ctx.store.delete(&BlobKey::raw(id)).await?;
-    Ok(())
+    Ok(BoxPos { offset, size })
 }
 
-/// Makes and stores the thumbnail; a failure leaves the video without one (start-up heals it) but never fails the job.
-async fn make_thumbnail(ctx: &Context, video: &Video, input: &Path, info: &MediaInfo, work: &Path) {
-    let out = work.join("thumb.jpg");
-    let result: Result<(), JobError> = async {
-        flick_media::thumbnail(&ctx.tools, input, info, &out, flick_media::timeout_for(10.0)).await?;
-        ctx.store.put_file(&BlobKey::thumbnail(video.id), &out).await?;
-        ctx.repo.update_video(video.id, &VideoUpdate { has_thumbnail: Some(true), ..Default::default() }).await?;
-        Ok(())
-    }
-    .await;
-    if let Err(e) = result {
-        tracing::warn!(error = %e, "thumbnail failed");
-        e.count_ffmpeg_failure();
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Time to first playable: from the upload's acknowledgement (its record was created just before the 201) until
-/// now, when the first playlist listing a segment has been published. Clocks of other machines may disagree a little.
-fn observe_first_playable(video: &Video) {
-    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
-    let after_ms = i64::try_from(now_ms).unwrap_or(i64::MAX).saturating_sub(video.created_at.timestamp_millis());
-    flick_telemetry::metrics().first_playable(Duration::from_millis(u64::try_from(after_ms).unwrap_or(0)));
-}
-
-/// Self-healing: a ready video without a thumbnail gets one from its own HLS output.
-async fn heal_thumbnail(ctx: &Context, video: &Video, work: &Path) -> Result<(), JobError> {
-    if video.status != VideoStatus::Ready || video.has_thumbnail {
-        return Ok(());
+    #[test]
+    fn the_index_must_be_a_moov_box_inside_the_file() {
+        let header = |size: u32, kind: &[u8; 4]| [&size.to_be_bytes()[..], kind, &[0u8; 8]].concat();
+        assert_eq!(index_at(80, &header(20, b"moov"), 100).unwrap(), BoxPos { offset: 80, size: 20 });
+        assert_eq!(index_at(80, &header(0, b"moov"), 100).unwrap(), BoxPos { offset: 80, size: 20 });
+        assert!(index_at(80, &header(21, b"moov"), 100).is_err(), "runs past the end");
+        assert!(index_at(80, &header(20, b"mdat"), 100).is_err());
+        assert!(index_at(80, &header(4, b"moov"), 100).is_err());
+        let large = [&1u32.to_be_bytes()[..], b"moov", &20u64.to_be_bytes()].concat();
+        assert_eq!(index_at(80, &large, 100).unwrap(), BoxPos { offset: 80, size: 20 });
     }
-    reset_dir(work).await?;
-    let playlist_key = BlobKey::hls_file(video.id, "index.m3u8")?;
-    let local_playlist = work.join("index.m3u8");
-    ctx.store.fetch_to(&playlist_key, &local_playlist).await?;
-    let text = tokio::fs::read_to_string(&local_playlist).await?;
-    let segments = flick_media::parse_media_playlist(&text)?;
-    // The segment that holds the 2 s mark (or the middle of a shorter video).
-    let total: f64 = segments.iter().map(|s| s.duration).sum();
-    let at = if total > 2.0 { 2.0 } else { total / 2.0 };
-    let mut start = 0.0;
-    let mut chosen = None;
-    for s in &segments {
-        if at < start + s.duration || chosen.is_none() {
-            chosen = Some((s, at - start));
-        }
-        if at < start + s.duration {
-            break;
-        }
-        start += s.duration;
-    }
-    let Some((segment, offset)) = chosen else {
-        return Err(JobError::Media(flick_media::MediaError::NoOutput));
-    };
-    let local_segment = work.join(&segment.uri);
-    ctx.store.fetch_to(&BlobKey::hls_file(video.id, &segment.uri)?, &local_segment).await?;
-    let out = work.join("thumb.jpg");
-    flick_media::thumbnail_from_segment(
-        &ctx.tools,
-        &local_segment,
-        offset.max(0.0),
-        &out,
-        flick_media::timeout_for(10.0),
-    )
-    .await?;
-    ctx.store.put_file(&BlobKey::thumbnail(video.id), &out).await?;
-    ctx.repo.update_video(video.id, &VideoUpdate { has_thumbnail: Some(true), ..Default::default() }).await?;
-    tracing::info!("thumbnail restored");
-    Ok(())
-}
-
-async fn reset_dir(dir: &Path) -> Result<(), JobError> {
-    match tokio::fs::remove_dir_all(dir).await {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e.into()),
-    }
-    tokio::fs::create_dir_all(dir).await?;
-    Ok(())
 }

@@ -1,13 +1,13 @@
-//! Publishing HLS while ffmpeg is still writing it: each segment ffmpeg has finished is moved into the
-//! store, then the playlist that lists it is written atomically, so a viewer never sees a segment that
-//! is not whole and can start as soon as the first one exists.
+//! Publishing HLS while ffmpeg is still writing it: each segment ffmpeg has finished is moved into the store, then
+//! the playlist that lists it is written atomically, so a viewer never sees a segment that is not whole and can start
+//! as soon as the first one exists.
 
 use std::path::PathBuf;
 
 use bytes::Bytes;
 use flick_domain::VideoId;
 use flick_domain::ports::{BlobKey, Store};
-use flick_media::Segment;
+use flick_packaging::playlist::{self, MediaPlaylist, Segment};
 
 use crate::error::JobError;
 
@@ -35,6 +35,16 @@ impl<'a> Publisher<'a> {
         self.master_published
     }
 
+    /// The segments published so far.
+    pub fn published(&self) -> &[Segment] {
+        &self.published
+    }
+
+    /// Seconds of video published so far.
+    pub fn published_seconds(&self) -> f64 {
+        self.published.iter().map(|s| s.duration).sum()
+    }
+
     /// Moves newly finished segments into the store and republishes the playlist. With `ended`, the
     /// playlist is closed (ENDLIST). Returns true when something new was published.
     pub async fn sync(&mut self, ended: bool) -> Result<bool, JobError> {
@@ -43,7 +53,7 @@ impl<'a> Publisher<'a> {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !ended => return Ok(false),
             Err(e) => return Err(e.into()),
         };
-        let listed = flick_media::parse_media_playlist(&text)?;
+        let listed = playlist::parse_media(&text).map_err(flick_media::MediaError::InvalidPlaylist)?;
         if listed.len() < self.published.len() {
             return Err(JobError::Io(std::io::Error::other("ffmpeg's playlist lost segments")));
         }
@@ -60,8 +70,13 @@ impl<'a> Publisher<'a> {
             // Nothing to play: ffmpeg produced no segment at all.
             return Err(JobError::Media(flick_media::MediaError::NoOutput));
         }
-        let playlist = flick_media::render_media_playlist(&self.published, self.target_duration(), ended);
-        self.store.put_bytes(&BlobKey::hls_file(self.id, "index.m3u8")?, Bytes::from(playlist)).await?;
+        let text = playlist::render_media(&MediaPlaylist {
+            segments: &self.published,
+            target_duration: self.target_duration(),
+            ended,
+            init: None,
+        });
+        self.store.put_bytes(&BlobKey::hls_file(self.id, "index.m3u8")?, Bytes::from(text)).await?;
         if !self.master_published {
             let master = Bytes::from(self.master.clone());
             self.store.put_bytes(&BlobKey::hls_file(self.id, "master.m3u8")?, master).await?;

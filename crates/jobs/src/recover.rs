@@ -1,8 +1,7 @@
 //! Start-up reconciliation: whatever a crash left behind is finished, redone or removed.
 
-use flick_domain::VideoId;
-use flick_domain::VideoStatus;
 use flick_domain::ports::{BlobKey, JobKind};
+use flick_domain::{Delivery, VideoId, VideoStatus};
 
 use crate::error::JobError;
 use crate::{Context, Node};
@@ -88,7 +87,8 @@ async fn remove_dir(path: &std::path::Path) -> Result<(), JobError> {
     }
 }
 
-/// Deletes raw uploads, HLS folders and thumbnails whose video has no record, and raw uploads of ready videos.
+/// Deletes raw uploads, HLS folders and thumbnails whose video has no record, and the raw uploads of ready videos
+/// whose HLS was encoded (those served from their original keep it).
 async fn remove_orphans(ctx: &Context) -> Result<usize, JobError> {
     let mut removed = 0;
     for (prefix, suffix) in [("raw", ""), ("hls", ""), ("thumbs", ".jpg")] {
@@ -97,7 +97,8 @@ async fn remove_orphans(ctx: &Context) -> Result<usize, JobError> {
             let id_part = name.strip_suffix(suffix).unwrap_or(&name);
             let keep = match VideoId::parse(id_part) {
                 Ok(id) => match ctx.repo.get_video(id).await? {
-                    Some(v) => !(prefix == "raw" && v.status == VideoStatus::Ready),
+                    // A ready video's original goes, unless it is what viewers are served.
+                    Some(v) => !(prefix == "raw" && v.status == VideoStatus::Ready && v.delivery == Delivery::Stored),
                     None => false,
                 },
                 Err(_) => false,

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use flick_domain::VideoUpdate;
-use flick_domain::ports::{Job, JobKind, JobOutcome};
+use flick_domain::ports::{BlobKey, Job, JobKind, JobOutcome, Pool};
 use flick_telemetry::JobEnd;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -19,20 +19,22 @@ const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
 /// Longest idle wait between claims when no wake-up arrives (jobs retried after a backoff become due silently).
 const IDLE_POLL: Duration = Duration::from_secs(1);
 
-/// Starts `count` workers; they stop when `shutdown` is cancelled (a running job's ffmpeg is killed).
-pub fn spawn_workers(ctx: Arc<Context>, count: u32, shutdown: CancellationToken) -> Vec<JoinHandle<()>> {
-    (0..count)
-        .map(|i| {
-            let name = format!("{}w{i}", ctx.node.name());
-            tokio::spawn(worker_loop(ctx.clone(), name, shutdown.clone()))
-        })
-        .collect()
+/// Starts the workers; they stop when `shutdown` is cancelled (a running job's ffmpeg is killed).
+///
+/// `count` workers take the jobs of complete uploads, `live` more those of uploads still arriving (whose work waits
+/// on the uploader: a few slow or stalled uploads must never hold back everyone else's videos). With no live
+/// workers, the others take every job.
+pub fn spawn_workers(ctx: Arc<Context>, count: u32, live: u32, shutdown: CancellationToken) -> Vec<JoinHandle<()>> {
+    let settled = if live > 0 { Pool::Settled } else { Pool::Any };
+    let pools = (0..count).map(|i| (format!("{}w{i}", ctx.node.name()), settled));
+    let pools = pools.chain((0..live).map(|i| (format!("{}l{i}", ctx.node.name()), Pool::Live)));
+    pools.map(|(name, pool)| tokio::spawn(worker_loop(ctx.clone(), name, pool, shutdown.clone()))).collect()
 }
 
-async fn worker_loop(ctx: Arc<Context>, name: String, shutdown: CancellationToken) {
-    tracing::debug!(worker = %name, "worker started");
+async fn worker_loop(ctx: Arc<Context>, name: String, pool: Pool, shutdown: CancellationToken) {
+    tracing::debug!(worker = %name, ?pool, "worker started");
     while !shutdown.is_cancelled() {
-        match ctx.queue.claim(&name, LEASE).await {
+        match ctx.queue.claim(&name, LEASE, pool).await {
             Ok(Some(job)) => {
                 let span = tracing::info_span!("job", video_id = %job.video_id, job_id = job.id, kind = job.kind.as_str(), attempt = job.attempt);
                 run_job(&ctx, job, &shutdown).instrument(span).await;
@@ -61,7 +63,7 @@ async fn run_job(ctx: &Context, job: Job, shutdown: &CancellationToken) {
     let work = ctx.node.work_dir(&ctx.work_dir).join(format!("{}-{}", job.video_id, job.lease_id));
     // Dropping the pipeline future (lease lost, shutdown) kills its ffmpeg children.
     let result = tokio::select! {
-        r = pipeline::run(ctx, &job, &work) => r,
+        r = Box::pin(pipeline::run(ctx, &job, &work)) => r,
         r = keep_lease(ctx, &job) => Err(r),
         _ = shutdown.cancelled() => Err(JobError::Shutdown),
     };
@@ -70,6 +72,7 @@ async fn run_job(ctx: &Context, job: Job, shutdown: &CancellationToken) {
     {
         tracing::warn!(error = %e, "could not remove the job's work folder");
     }
+    remove_if_gone(ctx, &job).await;
     let end = match result {
         Ok(()) => {
             tracing::info!(ms = started.elapsed().as_millis() as u64, "job done");
@@ -89,6 +92,29 @@ async fn run_job(ctx: &Context, job: Job, shutdown: &CancellationToken) {
         Err(e) => report_failure(ctx, &job, e).await,
     };
     flick_telemetry::metrics().job_finished(job.kind, end, started.elapsed());
+}
+
+/// A video deleted (or its upload abandoned) while its job ran: whatever the job stored meanwhile (segments, a
+/// package, a thumbnail) must not outlive it.
+async fn remove_if_gone(ctx: &Context, job: &Job) {
+    let gone = match ctx.repo.get_video(job.video_id).await {
+        Ok(None) => true,
+        Ok(Some(v)) => v.failure.as_ref().is_some_and(|f| f.code == flick_domain::UPLOAD_ABANDONED),
+        Err(_) => false,
+    };
+    if !gone {
+        return;
+    }
+    let id = job.video_id;
+    let removed = async {
+        ctx.store.delete_prefix(&BlobKey::hls_prefix(id)).await?;
+        ctx.store.delete(&BlobKey::thumbnail(id)).await?;
+        ctx.store.delete(&BlobKey::raw(id)).await
+    };
+    ctx.packages.forget(id);
+    if let Err(e) = removed.await {
+        tracing::warn!(error = %e, "could not remove what a deleted video's job stored");
+    }
 }
 
 /// Records a failed run in the queue (and on the video when it is given up); says how the run ended.

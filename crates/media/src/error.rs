@@ -43,8 +43,13 @@ pub enum MediaError {
     NoOutput,
 
     /// A playlist written by ffmpeg (or fetched back from storage) is malformed or names an unsafe file.
-    #[error("invalid playlist: {0}")]
-    InvalidPlaylist(String),
+    #[error(transparent)]
+    InvalidPlaylist(#[from] flick_packaging::playlist::PlaylistError),
+
+    /// The input fed to a tool failed before its end (the upload was abandoned or broke off): the
+    /// tool was stopped, whatever it would have made of a truncated input.
+    #[error("the input stopped before its end: {detail}")]
+    InputFailed { detail: String },
 
     /// Local I/O (work directory, pipes, spawning).
     #[error("{context}: {source}")]
@@ -69,6 +74,7 @@ impl MediaError {
             MediaError::FfmpegFailed { .. } => "ffmpeg_failed",
             MediaError::NoOutput => "no_output",
             MediaError::InvalidPlaylist(_) => "invalid_playlist",
+            MediaError::InputFailed { .. } => "input_failed",
             MediaError::Io { .. } => "io",
         }
     }
@@ -95,6 +101,7 @@ impl MediaError {
                 "This video could not be converted. The file may be damaged or use unusual settings.".into()
             }
             MediaError::NoOutput => "Processing this video produced nothing playable.".into(),
+            MediaError::InputFailed { .. } => "The upload stopped before the whole file arrived.".into(),
             MediaError::InvalidPlaylist(_) | MediaError::Io { .. } => {
                 "Something went wrong on the server while processing this video.".into()
             }
@@ -115,6 +122,7 @@ impl MediaError {
             MediaError::ToolMissing { .. }
             | MediaError::Timeout { .. }
             | MediaError::InvalidPlaylist(_)
+            | MediaError::InputFailed { .. }
             | MediaError::Io { .. } => false,
         }
     }
@@ -161,5 +169,10 @@ mod tests {
         let missing = MediaError::ToolMissing { tool: "ffmpeg".into(), detail: "not found".into() };
         assert!(!missing.is_permanent());
         assert!(!missing.user_message().contains('/'));
+        let cut = MediaError::InputFailed { detail: "connection reset".into() };
+        assert_eq!(cut.code(), "input_failed");
+        assert!(!cut.is_permanent(), "an abandoned upload may be resumed");
+        let playlist = MediaError::from(flick_packaging::playlist::PlaylistError("no #EXTM3U".into()));
+        assert_eq!(playlist.to_string(), "invalid playlist: no #EXTM3U");
     }
 }

@@ -1,5 +1,5 @@
-//! HLS: the one ffmpeg run that writes MPEG-TS segments and a live playlist, and the playlists
-//! Flick serves.
+//! HLS: the one ffmpeg run that writes MPEG-TS segments and a live playlist (which the publisher
+//! reads with [`flick_packaging::playlist::parse_media`]), from a file or from the upload as it arrives.
 //!
 //! Segmenting uses ffmpeg's `segment` muxer with an explicit list of cut times (`-segment_times`
 //! F, F+S, F+2S, ...): it cuts at the first keyframe at or after each time, which gives a short
@@ -13,15 +13,18 @@
 //! half written.
 
 use std::ffi::OsString;
-use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use flick_domain::ports::ByteStream;
+use flick_packaging::playlist;
+
 use crate::error::MediaError;
+use crate::input::{DECODERS, Formats, Input, input_args};
 use crate::plan::{AudioEncode, AudioPlan, Plan, VideoEncode};
 use crate::probe::MediaInfo;
-use crate::process::{self, Invocation, Stdout};
-use crate::{DECODERS, INPUT_FORMATS, Tools, file_url, input_args};
+use crate::process::TimeoutStart;
+use crate::tools::Tools;
 
 /// The playlist ffmpeg keeps up to date in the output directory (for the publisher, never served).
 pub const FFMPEG_PLAYLIST: &str = "ffmpeg.m3u8";
@@ -34,7 +37,8 @@ const MAX_CUTS: usize = 10_000;
 /// One HLS conversion.
 #[derive(Debug, Clone)]
 pub struct HlsRun {
-    pub input: PathBuf,
+    /// A file, or the pipe [`run_hls`] feeds (its demuxer is then the one `info` names).
+    pub input: Input,
     /// Receives `seg_NNNNN.ts` and `ffmpeg.m3u8`; created if missing.
     pub out_dir: PathBuf,
     pub plan: Plan,
@@ -43,43 +47,31 @@ pub struct HlsRun {
     pub segment_seconds: u32,
     /// Length of the first segment (keyframes permitting when the video is copied).
     pub first_segment_seconds: f64,
+    /// Wall-clock limit; for a piped input it starts when the feed has ended.
     pub timeout: Duration,
 }
 
-/// One media segment of a playlist.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Segment {
-    /// A bare file name like `seg_00000.ts` (validated: no directories, nothing else).
-    pub uri: String,
-    /// Seconds.
-    pub duration: f64,
-}
+/// How much longer each early segment is than the one before it, until segments reach their regular length.
+///
+/// Playback starts once the first segment exists and then needs segment k when the first k have played; an encoder
+/// running at S times real time finishes segment k after (d0 + … + dk) / S. With segments growing by at most S from
+/// one to the next, each is ready before the player needs it, so a viewer who started after one short segment never
+/// stalls while the encoder is only a little faster than real time (1.3x on two busy cores; 1.25 leaves a margin).
+const RAMP: f64 = 1.25;
 
-/// The one variant of a master playlist.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Variant {
-    /// Peak bits per second.
-    pub bandwidth: u64,
-    pub width: u32,
-    pub height: u32,
-    /// RFC 6381 codecs, e.g. `avc1.64001f,mp4a.40.2`.
-    pub codecs: String,
-    pub frame_rate: Option<f64>,
-    /// The media playlist, relative to the master (`index.m3u8`).
-    pub uri: String,
-}
-
-/// The cut times: `first`, then every `every` seconds, far enough to cover `duration` (or a long
-/// video when the duration is unknown), at most 10,000 of them.
+/// The cut times: `first`, then segments growing by [`RAMP`] up to `every` seconds, then every `every` seconds, far
+/// enough to cover `duration` (or a long video when the duration is unknown), at most 10,000 of them.
 pub fn segment_times(first: f64, every: u32, duration: f64) -> Vec<f64> {
     let first = if first.is_finite() && first > 0.0 { first } else { 1.0 };
     let every = f64::from(every.max(1));
     let horizon = if duration.is_finite() && duration > 0.0 { duration * 1.25 + 60.0 } else { 12.0 * 3600.0 };
     let mut times = Vec::new();
-    let mut t = first;
+    let (mut t, mut length) = (first, first);
     while t < horizon && times.len() < MAX_CUTS {
-        times.push(t);
-        t += every;
+        // Milliseconds: the list is passed to ffmpeg as text, and the same text forces the keyframes.
+        times.push((t * 1000.0).round() / 1000.0);
+        length = (length * RAMP).min(every).max(length.min(every));
+        t += length;
     }
     if times.is_empty() {
         times.push(first);
@@ -100,9 +92,7 @@ pub fn hls_args(run: &HlsRun) -> Result<Vec<OsString>, MediaError> {
     let mut a: Vec<OsString> = Vec::new();
     // -xerror: a decoding error stops the run (a hostile stream is not decoded on a best-effort basis).
     push(&mut a, &["-nostdin", "-hide_banner", "-loglevel", "error", "-nostats", "-progress", "pipe:1", "-xerror"]);
-    a.extend(input_args(INPUT_FORMATS, info.demuxer(), DECODERS));
-    a.push("-i".into());
-    a.push(file_url(&run.input)?);
+    a.extend(input_args(&run.input, Formats::Upload(info.demuxer()), DECODERS)?);
 
     // Absolute stream indexes: `0:v:0` could pick cover art over the real video.
     push(&mut a, &["-map", &format!("0:{}", info.video.index)]);
@@ -117,6 +107,7 @@ pub fn hls_args(run: &HlsRun) -> Result<Vec<OsString>, MediaError> {
     // duration (a few frames, then one at 10 h) is cut there.
     push(&mut a, &["-t", &secs(output_duration_cap(info.duration_seconds))]);
 
+    let times = segment_times(run.first_segment_seconds, run.segment_seconds, info.duration_seconds);
     match &run.plan {
         Plan::Remux => push(&mut a, &["-c", "copy"]),
         Plan::CopyVideoEncodeAudio { audio } => {
@@ -124,7 +115,7 @@ pub fn hls_args(run: &HlsRun) -> Result<Vec<OsString>, MediaError> {
             a.extend(aac_args(audio));
         }
         Plan::Transcode { video, audio, .. } => {
-            a.extend(x264_args(video, run.first_segment_seconds, run.segment_seconds));
+            a.extend(x264_args(video, &times));
             match audio {
                 AudioPlan::None => {}
                 AudioPlan::Copy => push(&mut a, &["-c:a", "copy"]),
@@ -133,7 +124,6 @@ pub fn hls_args(run: &HlsRun) -> Result<Vec<OsString>, MediaError> {
         }
     }
 
-    let times = segment_times(run.first_segment_seconds, run.segment_seconds, info.duration_seconds);
     let cut_list = times.iter().map(|t| secs(*t)).collect::<Vec<_>>().join(",");
     let dir = std::path::absolute(&run.out_dir).map_err(|e| MediaError::io("resolving the output folder", e))?;
     let mut list = OsString::from("file:");
@@ -185,7 +175,7 @@ fn aac_args(audio: &AudioEncode) -> Vec<OsString> {
     .collect()
 }
 
-fn x264_args(v: &VideoEncode, first: f64, every: u32) -> Vec<OsString> {
+fn x264_args(v: &VideoEncode, cuts: &[f64]) -> Vec<OsString> {
     let mut filters = Vec::new();
     if v.deinterlace {
         filters.push("yadif=mode=send_frame:deint=interlaced".to_owned());
@@ -197,11 +187,9 @@ fn x264_args(v: &VideoEncode, first: f64, every: u32) -> Vec<OsString> {
     filters.push(format!("scale={}:{}:flags=bicubic", v.width, v.height));
     filters.push("setsar=1".into());
     filters.push("format=yuv420p".into());
-    let first = if first.is_finite() && first > 0.0 { first } else { 1.0 };
-    // A keyframe on the first frame, at `first`, then every `every` seconds: exactly the cut times,
-    // so every segment starts on its own IDR frame. Scene-cut keyframes in between are harmless:
-    // the segment muxer only cuts at the listed times.
-    let keyframes = format!("expr:if(eq(n_forced,0),1,gte(t,{}+(n_forced-1)*{}))", secs(first), every.max(1));
+    // A keyframe on the first frame and at exactly the cut times, so every segment starts on its own IDR frame.
+    // Scene-cut keyframes in between are harmless: the segment muxer only cuts at the listed times.
+    let keyframes = std::iter::once("0".to_owned()).chain(cuts.iter().map(|t| secs(*t))).collect::<Vec<_>>().join(",");
     [
         "-vf".to_owned(),
         filters.join(","),
@@ -254,8 +242,25 @@ pub fn output_cap_bytes(run: &HlsRun) -> u64 {
 }
 
 /// Runs ffmpeg to write the HLS output into `run.out_dir`, reporting progress (0..=1) as it goes.
-/// Ok only when ffmpeg exited 0 and listed at least one segment. Dropping the future kills ffmpeg.
-pub async fn run_hls(tools: &Tools, run: &HlsRun, mut on_progress: impl FnMut(f64) + Send) -> Result<(), MediaError> {
+/// `feed` is the input's bytes exactly when `run.input` is [`Input::Pipe`]; ffmpeg then reads them as
+/// they come, and `run.timeout` starts when they have all been read. Ok only when ffmpeg exited 0
+/// after reading its whole input and listed at least one segment (a feed that fails is
+/// [`MediaError::InputFailed`]). Dropping the future kills ffmpeg.
+pub async fn run_hls(
+    tools: &Tools,
+    run: &HlsRun,
+    feed: Option<ByteStream>,
+    mut on_progress: impl FnMut(f64) + Send,
+) -> Result<(), MediaError> {
+    let wrong_feed = |what: &str| {
+        let e = std::io::Error::new(std::io::ErrorKind::InvalidInput, what.to_owned());
+        MediaError::io("starting ffmpeg", e)
+    };
+    match (&run.input, &feed) {
+        (Input::Pipe, None) => return Err(wrong_feed("a piped input needs a feed")),
+        (Input::File(_), Some(_)) => return Err(wrong_feed("a file input takes no feed")),
+        _ => {}
+    }
     tokio::fs::create_dir_all(&run.out_dir)
         .await
         .map_err(|e| MediaError::io(format!("creating {}", run.out_dir.display()), e))?;
@@ -267,19 +272,16 @@ pub async fn run_hls(tools: &Tools, run: &HlsRun, mut on_progress: impl FnMut(f6
         }
     };
     let started = std::time::Instant::now();
-    tracing::info!(plan = ?run.plan, out = %run.out_dir.display(), "hls: starting ffmpeg");
-    let ffmpeg = process::run(Invocation {
-        tool: "ffmpeg",
-        program: &tools.ffmpeg,
-        args,
-        timeout: run.timeout,
-        nice: tools.nice,
-        stdout: Stdout::Lines(&mut on_line),
-    });
+    tracing::info!(plan = ?run.plan, input = ?run.input, out = %run.out_dir.display(), "hls: starting ffmpeg");
+    let mut ffmpeg = tools.ffmpeg(args, run.timeout).lines(&mut on_line);
+    if let Some(feed) = feed {
+        ffmpeg = ffmpeg.feed(feed, TimeoutStart::FeedEnd);
+    }
+    let ffmpeg = ffmpeg.run();
     // The output is watched while ffmpeg writes it; past the cap, dropping the run kills ffmpeg.
     let cap = output_cap_bytes(run);
     tokio::select! {
-        finished = ffmpeg => { finished?.success("ffmpeg")?; }
+        finished = ffmpeg => { finished?.success()?; }
         written = watch_output(&run.out_dir, cap) => {
             tracing::warn!(written, cap, "hls: output cap reached; stopping ffmpeg");
             return Err(MediaError::TooLarge { detail: format!("processing produced more than {cap} bytes") });
@@ -292,7 +294,7 @@ pub async fn run_hls(tools: &Tools, run: &HlsRun, mut on_progress: impl FnMut(f6
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(MediaError::NoOutput),
         Err(e) => return Err(MediaError::io(format!("reading {}", playlist.display()), e)),
     };
-    let segments = parse_media_playlist(&text)?;
+    let segments = playlist::parse_media(&text)?;
     if segments.is_empty() {
         return Err(MediaError::NoOutput);
     }
@@ -344,107 +346,19 @@ fn progress_of(line: &str, duration: f64) -> Option<f64> {
     }
 }
 
-/// Reads a media playlist (ffmpeg's or Flick's own): its segments in order. Only whole lines count
-/// (a last line without its newline is ignored); a URI that is not a bare `seg_NNNNN.ts` name, or
-/// a nonsensical duration, is an error.
-pub fn parse_media_playlist(text: &str) -> Result<Vec<Segment>, MediaError> {
-    let complete = match text.rfind('\n') {
-        Some(end) => &text[..end],
-        None => "",
-    };
-    let mut lines = complete.lines().map(str::trim).filter(|l| !l.is_empty());
-    match lines.next() {
-        None => return Ok(Vec::new()),
-        Some("#EXTM3U") => {}
-        Some(_) => return Err(MediaError::InvalidPlaylist("does not start with #EXTM3U".into())),
-    }
-    let mut segments = Vec::new();
-    let mut pending: Option<f64> = None;
-    for line in lines {
-        if let Some(rest) = line.strip_prefix("#EXTINF:") {
-            let value = rest.split(',').next().unwrap_or("").trim();
-            let duration: f64 = value
-                .parse()
-                .ok()
-                .filter(|d: &f64| d.is_finite() && (0.0..=3600.0).contains(d))
-                .ok_or_else(|| MediaError::InvalidPlaylist(format!("bad segment duration {value:?}")))?;
-            pending = Some(duration);
-        } else if line.starts_with('#') {
-            continue;
-        } else {
-            let duration =
-                pending.take().ok_or_else(|| MediaError::InvalidPlaylist("segment without #EXTINF".into()))?;
-            if !is_segment_name(line) {
-                return Err(MediaError::InvalidPlaylist(format!("unexpected segment name {line:?}")));
-            }
-            segments.push(Segment { uri: line.to_owned(), duration });
-        }
-    }
-    Ok(segments)
-}
-
-/// `seg_` + 5 to 9 digits + `.ts`: nothing that could name another file.
-fn is_segment_name(s: &str) -> bool {
-    s.strip_prefix("seg_")
-        .and_then(|r| r.strip_suffix(".ts"))
-        .is_some_and(|digits| (5..=9).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()))
-}
-
-/// Flick's media playlist: EVENT while being written (players keep reloading it), with ENDLIST
-/// once complete (EVENT + ENDLIST is a finished playlist; the type may not change once published).
-/// TARGETDURATION is at least `target_duration` and never below the longest segment.
-pub fn render_media_playlist(segments: &[Segment], target_duration: u32, ended: bool) -> String {
-    let longest = segments.iter().map(|s| s.duration).filter(|d| d.is_finite()).fold(0.0_f64, f64::max);
-    let target = target_duration.max(longest.ceil() as u32).max(1);
-    let mut out = String::with_capacity(128 + segments.len() * 40);
-    out.push_str("#EXTM3U\n#EXT-X-VERSION:3\n");
-    let _ = writeln!(out, "#EXT-X-TARGETDURATION:{target}");
-    out.push_str("#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-PLAYLIST-TYPE:EVENT\n#EXT-X-INDEPENDENT-SEGMENTS\n");
-    for s in segments {
-        if !is_segment_name(&s.uri) {
-            // Never reached with segments from parse_media_playlist; refuse to write anything else.
-            tracing::error!(uri = %s.uri, "refusing to list an unexpected segment name");
-            continue;
-        }
-        let d = if s.duration.is_finite() && s.duration >= 0.0 { s.duration } else { 0.0 };
-        let _ = writeln!(out, "#EXTINF:{d:.6},\n{}", s.uri);
-    }
-    if ended {
-        out.push_str("#EXT-X-ENDLIST\n");
-    }
-    out
-}
-
-/// The master playlist with its single variant.
-pub fn render_master_playlist(variant: &Variant) -> String {
-    let mut attrs = format!("BANDWIDTH={}", variant.bandwidth.max(1));
-    if variant.width > 0 && variant.height > 0 {
-        let _ = write!(attrs, ",RESOLUTION={}x{}", variant.width, variant.height);
-    }
-    let codecs: String =
-        variant.codecs.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == ',').collect();
-    if !codecs.is_empty() {
-        let _ = write!(attrs, ",CODECS=\"{codecs}\"");
-    }
-    if let Some(f) = variant.frame_rate.filter(|f| f.is_finite() && *f > 0.0 && *f <= 1000.0) {
-        let _ = write!(attrs, ",FRAME-RATE={f:.3}");
-    }
-    let uri: String = variant.uri.chars().filter(|c| !c.is_control() && *c != '"').collect();
-    format!("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-STREAM-INF:{attrs}\n{uri}\n")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn cut_times_start_short_then_regular() {
-        assert_eq!(
-            segment_times(1.0, 4, 10.0),
-            vec![
-                1.0, 5.0, 9.0, 13.0, 17.0, 21.0, 25.0, 29.0, 33.0, 37.0, 41.0, 45.0, 49.0, 53.0, 57.0, 61.0, 65.0, 69.0
-            ]
-        );
+    fn cut_times_start_short_grow_then_stay_regular() {
+        let times = segment_times(1.0, 4, 30.0);
+        let lengths: Vec<f64> = times.windows(2).map(|w| ((w[1] - w[0]) * 1000.0).round() / 1000.0).collect();
+        assert_eq!(times[0], 1.0);
+        // Each early segment at most 1.25x the one before it, up to the regular 4 s.
+        assert_eq!(&lengths[..8], &[1.25, 1.563, 1.953, 2.441, 3.052, 3.814, 4.0, 4.0]);
+        assert!(lengths[8..].iter().all(|l| (*l - 4.0).abs() < 1e-9), "{lengths:?}");
+        assert!(*times.last().unwrap() >= 30.0 * 1.25 + 56.0);
         assert_eq!(segment_times(f64::NAN, 0, f64::NAN).len(), MAX_CUTS);
         assert_eq!(secs(1.0), "1");
         assert_eq!(secs(1.25), "1.25");
@@ -454,95 +368,6 @@ mod tests {
     #[test]
     fn output_paths_are_file_urls_with_percent_escaped() {
         assert_eq!(escape_percent(std::ffi::OsStr::new("/a/100%/b")), "/a/100%%/b");
-    }
-
-    #[test]
-    fn parses_ffmpeg_playlists() {
-        let text = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-ALLOW-CACHE:YES\n#EXT-X-TARGETDURATION:5\n\
-                    #EXTINF:1.021333,\nseg_00000.ts\n#EXTINF:4.000000,\nseg_00001.ts\n#EXT-X-ENDLIST\n";
-        let s = parse_media_playlist(text).unwrap();
-        assert_eq!(
-            s,
-            vec![
-                Segment { uri: "seg_00000.ts".into(), duration: 1.021333 },
-                Segment { uri: "seg_00001.ts".into(), duration: 4.0 }
-            ]
-        );
-        // A last line without its newline is not yet whole.
-        let partial = "#EXTM3U\n#EXTINF:1.0,\nseg_00000.ts\n#EXTINF:4.0,\nseg_0000";
-        assert_eq!(parse_media_playlist(partial).unwrap().len(), 1);
-        assert_eq!(parse_media_playlist("").unwrap(), vec![]);
-    }
-
-    #[test]
-    fn hostile_playlists_are_refused_without_panicking() {
-        let bad = [
-            "#EXTM3U\n#EXTINF:1,\n../secret.ts\n",
-            "#EXTM3U\n#EXTINF:1,\n/etc/passwd\n",
-            "#EXTM3U\n#EXTINF:1,\nsub/seg_00000.ts\n",
-            "#EXTM3U\n#EXTINF:1,\nseg_00000.ts/..\n",
-            "#EXTM3U\n#EXTINF:1,\nhttp://evil/seg_00000.ts\n",
-            "#EXTM3U\n#EXTINF:1,\nseg_0.ts\n",
-            "#EXTM3U\n#EXTINF:1,\nseg_00000.ts.tmp\n",
-            "#EXTM3U\n#EXTINF:nan,\nseg_00000.ts\n",
-            "#EXTM3U\n#EXTINF:-1,\nseg_00000.ts\n",
-            "#EXTM3U\n#EXTINF:1e309,\nseg_00000.ts\n",
-            "#EXTM3U\nseg_00000.ts\n",
-            "hello\n",
-            "#EXTM3U\n#EXTINF:1,\nseg_０0000.ts\n",
-        ];
-        for text in bad {
-            assert!(parse_media_playlist(text).is_err(), "{text:?} must be refused");
-        }
-        // Arbitrary bytes: any result, no panic.
-        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-        let alphabet = b"#EXTINF:,.0123456789seg_ts/\n\r -\xc3\xa9";
-        for _ in 0..2000 {
-            let mut s = Vec::new();
-            for _ in 0..(seed % 64) {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                s.push(alphabet[(seed % alphabet.len() as u64) as usize]);
-            }
-            let _ = parse_media_playlist(&String::from_utf8_lossy(&s));
-        }
-    }
-
-    #[test]
-    fn renders_media_playlists() {
-        let segs = vec![
-            Segment { uri: "seg_00000.ts".into(), duration: 1.08 },
-            Segment { uri: "seg_00001.ts".into(), duration: 5.3 },
-        ];
-        let live = render_media_playlist(&segs, 4, false);
-        assert!(live.starts_with("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:6\n"), "{live}");
-        assert!(live.contains("#EXT-X-PLAYLIST-TYPE:EVENT\n"));
-        assert!(live.contains("#EXT-X-MEDIA-SEQUENCE:0\n"));
-        assert!(!live.contains("ENDLIST"));
-        let done = render_media_playlist(&segs, 4, true);
-        assert!(done.ends_with("#EXTINF:5.300000,\nseg_00001.ts\n#EXT-X-ENDLIST\n"), "{done}");
-        assert_eq!(parse_media_playlist(&done).unwrap(), segs, "round trip");
-        let evil = vec![Segment { uri: "../x.ts".into(), duration: 1.0 }];
-        assert!(!render_media_playlist(&evil, 4, true).contains("x.ts"));
-    }
-
-    #[test]
-    fn renders_master_playlists() {
-        let v = Variant {
-            bandwidth: 6_600_000,
-            width: 1280,
-            height: 720,
-            codecs: "avc1.64001f,mp4a.40.2".into(),
-            frame_rate: Some(25.0),
-            uri: "index.m3u8".into(),
-        };
-        assert_eq!(
-            render_master_playlist(&v),
-            "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n\
-             #EXT-X-STREAM-INF:BANDWIDTH=6600000,RESOLUTION=1280x720,CODECS=\"avc1.64001f,mp4a.40.2\",FRAME-RATE=25.000\n\
-             index.m3u8\n"
-        );
     }
 
     #[test]

@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::error::MediaError;
+use crate::input::{DECODERS, Demuxer, Formats, Input, input_args};
 use crate::probe::MediaInfo;
-use crate::process::{self, Invocation, Stdout};
-use crate::{DECODERS, INPUT_FORMATS, Tools, file_url, input_args};
+use crate::tools::Tools;
 
 /// Widest thumbnail (share previews and the player poster do not need more).
 const MAX_WIDTH: u32 = 640;
@@ -29,9 +29,23 @@ pub async fn thumbnail(
     } else {
         0.0
     };
-    let source =
-        Source { path: input, demuxer: info.demuxer(), formats: INPUT_FORMATS, stream: Some(info.video.index) };
-    grab(tools, &source, at, out_jpg, timeout).await
+    let source = Source { path: input, formats: Formats::Upload(info.demuxer()), stream: Some(info.video.index) };
+    grab(tools, &source, Moment::FromStart(at), out_jpg, timeout).await
+}
+
+/// Grabs the frame at `at_seconds` (a presentation time of the whole video) of the first video stream
+/// of a small file read with `demuxer`: an fMP4 init segment followed by the media segment that
+/// holds that moment, whose timestamps start where the segment does.
+pub async fn thumbnail_at(
+    tools: &Tools,
+    input: &Path,
+    demuxer: Demuxer,
+    at_seconds: f64,
+    out_jpg: &Path,
+    timeout: Duration,
+) -> Result<(), MediaError> {
+    let source = Source { path: input, formats: Formats::Upload(Some(demuxer)), stream: None };
+    grab(tools, &source, Moment::Timestamp(at_seconds), out_jpg, timeout).await
 }
 
 /// Grabs the frame `offset` seconds into an HLS segment that Flick wrote (MPEG-TS): used to heal a
@@ -43,15 +57,29 @@ pub async fn thumbnail_from_segment(
     out_jpg: &Path,
     timeout: Duration,
 ) -> Result<(), MediaError> {
-    let at = if offset.is_finite() && offset > 0.0 { offset } else { 0.0 };
-    let source = Source { path: segment, demuxer: Some("mpegts"), formats: "mpegts", stream: None };
-    grab(tools, &source, at, out_jpg, timeout).await
+    let source = Source { path: segment, formats: Formats::Segment, stream: None };
+    grab(tools, &source, Moment::FromStart(offset), out_jpg, timeout).await
+}
+
+/// Which frame: ffmpeg's `-ss` counts from the input's first timestamp unless told otherwise.
+#[derive(Debug, Clone, Copy)]
+enum Moment {
+    /// Seconds after the input's first frame.
+    FromStart(f64),
+    /// A timestamp as the input states it (`-seek_timestamp`): a piece of a longer video starts late.
+    Timestamp(f64),
+}
+
+impl Moment {
+    fn seconds(self) -> f64 {
+        let (Moment::FromStart(s) | Moment::Timestamp(s)) = self;
+        if s.is_finite() && s > 0.0 { s } else { 0.0 }
+    }
 }
 
 struct Source<'a> {
     path: &'a Path,
-    demuxer: Option<&'static str>,
-    formats: &'static str,
+    formats: Formats,
     /// Stream index of the video; `None`: the first video stream.
     stream: Option<u32>,
 }
@@ -59,7 +87,7 @@ struct Source<'a> {
 async fn grab(
     tools: &Tools,
     source: &Source<'_>,
-    at: f64,
+    at: Moment,
     out_jpg: &Path,
     timeout: Duration,
 ) -> Result<(), MediaError> {
@@ -68,9 +96,9 @@ async fn grab(
         let started = tokio::time::Instant::now();
         run_once(tools, source, at, &tmp, timeout).await?;
         // Seeking past the last frame (a duration that overstates the video) writes nothing: try the start.
-        if !is_jpeg(&tmp).await && at > 0.0 {
+        if !is_jpeg(&tmp).await && at.seconds() > 0.0 {
             let left = timeout.saturating_sub(started.elapsed());
-            run_once(tools, source, 0.0, &tmp, left.max(Duration::from_secs(1))).await?;
+            run_once(tools, source, Moment::FromStart(0.0), &tmp, left.max(Duration::from_secs(1))).await?;
         }
         if !is_jpeg(&tmp).await {
             return Err(MediaError::NoOutput);
@@ -89,7 +117,7 @@ async fn grab(
 async fn run_once(
     tools: &Tools,
     source: &Source<'_>,
-    at: f64,
+    at: Moment,
     tmp: &Path,
     timeout: Duration,
 ) -> Result<(), MediaError> {
@@ -97,10 +125,11 @@ async fn run_once(
     let mut args: Vec<OsString> =
         ["-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-xerror"].map(OsString::from).to_vec();
     // Input seeking: jumps to the keyframe before `at`, then decodes up to it (accurate_seek).
-    args.extend(["-ss".into(), format!("{at:.3}").into()]);
-    args.extend(input_args(source.formats, source.demuxer, DECODERS));
-    args.push("-i".into());
-    args.push(file_url(source.path)?);
+    if let Moment::Timestamp(_) = at {
+        args.extend(["-seek_timestamp".into(), "1".into()]);
+    }
+    args.extend(["-ss".into(), format!("{:.3}", at.seconds()).into()]);
+    args.extend(input_args(&Input::File(source.path.to_owned()), source.formats, DECODERS)?);
     let map = source.stream.map_or_else(|| "0:v:0".to_owned(), |i| format!("0:{i}"));
     // Autorotate has turned the frame upright before this chain; `iw` is the upright width.
     let scale = format!("scale='min({MAX_WIDTH},trunc(iw/2)*2)':-2:flags=bicubic,format=yuvj420p");
@@ -136,16 +165,7 @@ async fn run_once(
     let mut out = OsString::from("file:");
     out.push(std::path::absolute(tmp).map_err(|e| MediaError::io("resolving the thumbnail path", e))?);
     args.push(out);
-    process::run(Invocation {
-        tool: "ffmpeg",
-        program: &tools.ffmpeg,
-        args,
-        timeout,
-        nice: tools.nice,
-        stdout: Stdout::Null,
-    })
-    .await?
-    .success("ffmpeg")?;
+    tools.ffmpeg(args, timeout).run().await?.success()?;
     Ok(())
 }
 

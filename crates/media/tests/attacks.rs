@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use common::{repo_root, tools};
-use flick_media::{HlsRun, MediaError, MediaInfo, Plan, PlanSettings, plan, probe, run_hls, thumbnail};
+use flick_media::{HlsRun, Input, MediaError, MediaInfo, Plan, PlanSettings, plan, probe, run_hls, thumbnail};
 
 /// The corpus directory, made on first use.
 fn attack(name: &str) -> PathBuf {
@@ -166,7 +166,7 @@ async fn clean_info() -> MediaInfo {
 
 async fn hls_of(job: &Job, info: &MediaInfo, plan: Plan) -> Result<(), MediaError> {
     let run = HlsRun {
-        input: job.source(),
+        input: Input::File(job.source()),
         out_dir: job.out(),
         plan,
         info: info.clone(),
@@ -174,7 +174,7 @@ async fn hls_of(job: &Job, info: &MediaInfo, plan: Plan) -> Result<(), MediaErro
         first_segment_seconds: 1.0,
         timeout: Duration::from_secs(60),
     };
-    run_hls(&tools(), &run, |_| {}).await
+    run_hls(&tools(), &run, None, |_| {}).await
 }
 
 fn transcode_plan(info: &MediaInfo) -> Plan {
@@ -312,7 +312,7 @@ async fn limits_hold_at_decode_time_even_when_the_probe_is_fooled() {
     let _ = hls_of(&job, &info, transcode_plan(&info)).await;
     assert!(started.elapsed() < Duration::from_secs(20), "{:?}", started.elapsed());
     let listed: f64 = match std::fs::read_to_string(job.out().join("ffmpeg.m3u8")) {
-        Ok(t) => flick_media::parse_media_playlist(&t).map(|s| s.iter().map(|s| s.duration).sum()).unwrap_or(0.0),
+        Ok(t) => flick_packaging::playlist::parse_media(&t).map(|s| s.iter().map(|s| s.duration).sum()).unwrap_or(0.0),
         Err(_) => 0.0,
     };
     assert!(listed < 10.0, "duration bomb produced {listed} s of output");
@@ -376,7 +376,7 @@ fn never_allowed_extensions_all() {
     // and never lets the hls demuxer run at all.
     let info = MediaInfo { container: "mov,mp4,m4a,3gp,3g2,mj2".into(), ..futures_free_clean_info() };
     let run = HlsRun {
-        input: "/x/source".into(),
+        input: Input::File("/x/source".into()),
         out_dir: "/x/out".into(),
         plan: Plan::Remux,
         info,
@@ -392,6 +392,16 @@ fn never_allowed_extensions_all() {
         assert!(joined.contains(needed), "{needed} missing: {joined}");
     }
     assert!(joined.contains("-f mov -enable_drefs 0 -use_absolute_path 0 -i file:/x/source"), "{joined}");
+
+    // Read from the pipe: the pipe protocol is allowed then only, and the demuxer is always forced.
+    let piped = HlsRun { input: Input::Pipe, ..run.clone() };
+    let args: Vec<String> = flick_media::hls_args(&piped).unwrap().iter().map(|a| a.to_string_lossy().into()).collect();
+    let joined = args.join(" ");
+    assert!(joined.contains("-protocol_whitelist file,pipe "), "{joined}");
+    assert!(joined.contains("-f mov -enable_drefs 0 -use_absolute_path 0 -i pipe:0"), "{joined}");
+    let guessed = HlsRun { info: MediaInfo { container: "hls".into(), ..piped.info.clone() }, ..piped };
+    let err = flick_media::hls_args(&guessed).unwrap_err();
+    assert_eq!(err.code(), "unsupported_format", "{err}");
 }
 
 fn futures_free_clean_info() -> MediaInfo {

@@ -8,7 +8,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{fixtures, tools};
-use flick_media::{HlsRun, Plan, PlanSettings, hls_args, plan, probe, run_hls};
+use flick_media::{HlsRun, Input, Plan, PlanSettings, hls_args, plan, probe, run_hls};
 
 #[tokio::test]
 #[ignore = "slow: measures 1080p re-encode speed"]
@@ -24,7 +24,7 @@ async fn transcode_1080p_faster_than_one_and_a_half_real_time() {
     assert!(matches!(plan, Plan::Transcode { .. }));
     let dir = tempfile::tempdir().unwrap();
     let run = HlsRun {
-        input,
+        input: Input::File(input),
         out_dir: dir.path().join("out"),
         plan,
         info: info.clone(),
@@ -37,7 +37,7 @@ async fn transcode_1080p_faster_than_one_and_a_half_real_time() {
         args.iter().map(|a| if a.len() > 60 { format!("{}...", &a[..60]) } else { a.clone() }).collect();
     eprintln!("ffmpeg {}", shown.join(" "));
     let started = Instant::now();
-    run_hls(&t, &run, |_| {}).await.unwrap();
+    run_hls(&t, &run, None, |_| {}).await.unwrap();
     let elapsed = started.elapsed().as_secs_f64();
     let speed = info.duration_seconds / elapsed;
     eprintln!("{:.1}s of 1080p encoded in {elapsed:.1}s: {speed:.2}x real time", info.duration_seconds);

@@ -6,7 +6,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{fixture, tools};
-use flick_media::{HlsRun, MediaInfo, PlanSettings, plan, probe, run_hls};
+use flick_media::{HlsRun, Input, MediaInfo, PlanSettings, plan, probe, run_hls};
 
 /// Our child processes named ffmpeg, with their state letter (R, S, Z...).
 fn ffmpeg_children() -> Vec<(u32, char)> {
@@ -45,7 +45,7 @@ fn slow_run(info: &MediaInfo, out: std::path::PathBuf, timeout: Duration) -> Hls
     pretend.video.codec = "hevc".into();
     let plan = plan(&pretend, &PlanSettings::default()).unwrap();
     HlsRun {
-        input: fixture("h264_aac_moov_end.mp4"),
+        input: Input::File(fixture("h264_aac_moov_end.mp4")),
         out_dir: out,
         plan,
         info: info.clone(),
@@ -65,7 +65,7 @@ async fn dropped_or_timed_out_runs_leave_no_ffmpeg_behind() {
     // 1. The caller drops the future while ffmpeg runs.
     let run = slow_run(&info, dir.path().join("dropped"), Duration::from_secs(60));
     // Boxed, so that drop() really drops the future (a pinned local would live on).
-    let mut fut = Box::pin(run_hls(&t, &run, |_| {}));
+    let mut fut = Box::pin(run_hls(&t, &run, None, |_| {}));
     let mut seen_running = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(10);
     while seen_running.is_empty() && Instant::now() < deadline {
@@ -91,7 +91,7 @@ async fn dropped_or_timed_out_runs_leave_no_ffmpeg_behind() {
     // 2. The run exceeds its timeout.
     let run = slow_run(&info, dir.path().join("timeout"), Duration::from_millis(400));
     let started = Instant::now();
-    let err = run_hls(&t, &run, |_| {}).await.unwrap_err();
+    let err = run_hls(&t, &run, None, |_| {}).await.unwrap_err();
     assert_eq!(err.code(), "timeout", "{err}");
     assert!(!err.is_permanent());
     assert!(started.elapsed() < Duration::from_secs(5));

@@ -1,27 +1,39 @@
-//! Choosing the database by its URL, once at start-up: `sqlite:…` → [`SqliteDb`], `postgres://…` or
-//! `postgresql://…` → [`PgDb`]. [`Database`] is either, and implements the same ports by delegation, so the rest of
-//! Flick holds `Arc<dyn Repo>`, `Arc<dyn JobQueue>` and `Arc<dyn UploadRepo>` without knowing which.
+//! What a database is to Flick: the [`Database`] trait (the three ports and what the binary needs besides), which
+//! [`Backend`] a URL names, why opening fails, and how a URL is shown without its password. The rest of Flick holds
+//! an `Arc<dyn Database>` and hands out the narrower ports by upcasting (`let repo: Arc<dyn Repo> = db.clone();`).
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::path::PathBuf;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use flick_domain::ports::{
-    Job, JobKind, JobOutcome, JobQueue, QueueError, QueueStats, Repo, RepoError, UploadRecord, UploadRepo,
-    UploadWriteLock,
-};
-use flick_domain::{NewVideo, Video, VideoId, VideoUpdate};
+use flick_domain::ports::{JobQueue, QueueError, Repo, UploadRepo};
 
-use crate::postgres::PgDb;
 use crate::queue_settings::QueueSettings;
-use crate::sqlite::{OpenError, SqliteDb};
 
-/// The database behind the records, the uploads in progress and the job queue. Cheap to clone.
-#[derive(Clone, Debug)]
-pub enum Database {
-    Sqlite(SqliteDb),
-    Postgres(PgDb),
+/// The database behind the records, the uploads in progress and the job queue, and what the binary needs of it
+/// besides the ports.
+#[async_trait]
+pub trait Database: Repo + JobQueue + UploadRepo + std::fmt::Debug {
+    /// Which kind of database this is.
+    fn backend(&self) -> Backend;
+    /// Closes every connection (waiting for those in use) and stops listening for other processes' notifications.
+    async fn close(&self);
+    /// The queue settings in force.
+    fn queue_settings(&self) -> QueueSettings;
+    /// The reason last recorded for a job's failure (`None` if it never failed or does not exist), for diagnostics.
+    async fn last_error_of(&self, job_id: i64) -> Result<Option<String>, QueueError>;
+}
+
+/// Why the database could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("invalid database url {url:?}: {reason}")]
+    Url { url: String, reason: String },
+    #[error("cannot create the database directory {}: {source}", path.display())]
+    CreateDir { path: PathBuf, source: std::io::Error },
+    #[error("cannot open the database: {0}")]
+    Connect(#[source] sqlx::Error),
+    #[error("cannot migrate the database: {0}")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
 }
 
 /// Which kind of database a URL names.
@@ -59,172 +71,16 @@ impl Backend {
     }
 }
 
-/// Opens the database `url` names (creating and migrating it as needed) with the job queue's retry settings.
-pub async fn open_database(url: &str, settings: impl Into<QueueSettings>) -> Result<Database, OpenError> {
-    let settings = settings.into();
-    match Backend::of_url(url)? {
-        Backend::Sqlite => SqliteDb::open_with(url, settings).await.map(Database::Sqlite),
-        Backend::Postgres => PgDb::open_with(url, settings).await.map(Database::Postgres),
-    }
-}
-
-impl Database {
-    pub fn backend(&self) -> Backend {
-        match self {
-            Database::Sqlite(_) => Backend::Sqlite,
-            Database::Postgres(_) => Backend::Postgres,
+/// A database URL fit for logs, errors and the terminal: its password replaced by `***`.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) if rest[..at].contains(':') => {
+            let user = rest[..at].split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:***@{}", &rest[at + 1..])
         }
-    }
-
-    /// The records as a shared port.
-    pub fn repo(&self) -> Arc<dyn Repo> {
-        match self {
-            Database::Sqlite(db) => Arc::new(db.clone()),
-            Database::Postgres(db) => Arc::new(db.clone()),
-        }
-    }
-
-    /// The job queue as a shared port.
-    pub fn queue(&self) -> Arc<dyn JobQueue> {
-        match self {
-            Database::Sqlite(db) => Arc::new(db.clone()),
-            Database::Postgres(db) => Arc::new(db.clone()),
-        }
-    }
-
-    /// The uploads in progress as a shared port.
-    pub fn uploads(&self) -> Arc<dyn UploadRepo> {
-        match self {
-            Database::Sqlite(db) => Arc::new(db.clone()),
-            Database::Postgres(db) => Arc::new(db.clone()),
-        }
-    }
-
-    /// Closes every connection (waiting for those in use).
-    pub async fn close(&self) {
-        match self {
-            Database::Sqlite(db) => db.close().await,
-            Database::Postgres(db) => db.close().await,
-        }
-    }
-
-    /// The queue settings in force.
-    pub fn queue_settings(&self) -> QueueSettings {
-        match self {
-            Database::Sqlite(db) => db.queue_settings(),
-            Database::Postgres(db) => db.queue_settings(),
-        }
-    }
-
-    /// The reason last recorded for a job's failure, for diagnostics.
-    pub async fn last_error_of(&self, job_id: i64) -> Result<Option<String>, QueueError> {
-        match self {
-            Database::Sqlite(db) => db.last_error_of(job_id).await,
-            Database::Postgres(db) => db.last_error_of(job_id).await,
-        }
-    }
-}
-
-/// Calls the same method on whichever database this is.
-macro_rules! delegate {
-    ($self:ident . $method:ident ( $($arg:expr),* )) => {
-        match $self {
-            Database::Sqlite(db) => db.$method($($arg),*).await,
-            Database::Postgres(db) => db.$method($($arg),*).await,
-        }
-    };
-}
-
-#[async_trait]
-impl Repo for Database {
-    async fn insert_video(&self, video: &NewVideo) -> Result<(), RepoError> {
-        delegate!(self.insert_video(video))
-    }
-    async fn create_video(&self, video: &NewVideo) -> Result<(), RepoError> {
-        delegate!(self.create_video(video))
-    }
-    async fn get_video(&self, id: VideoId) -> Result<Option<Video>, RepoError> {
-        delegate!(self.get_video(id))
-    }
-    async fn update_video(&self, id: VideoId, update: &VideoUpdate) -> Result<bool, RepoError> {
-        delegate!(self.update_video(id, update))
-    }
-    async fn delete_video(&self, id: VideoId) -> Result<bool, RepoError> {
-        delegate!(self.delete_video(id))
-    }
-    async fn list_videos(&self, limit: u32, offset: u32) -> Result<Vec<Video>, RepoError> {
-        delegate!(self.list_videos(limit, offset))
-    }
-    async fn processing_video_ids(&self) -> Result<Vec<VideoId>, RepoError> {
-        delegate!(self.processing_video_ids())
-    }
-    async fn ready_without_thumbnail(&self) -> Result<Vec<VideoId>, RepoError> {
-        delegate!(self.ready_without_thumbnail())
-    }
-    async fn import_video(&self, video: &Video) -> Result<bool, RepoError> {
-        delegate!(self.import_video(video))
-    }
-    async fn exists(&self, id: VideoId) -> Result<bool, RepoError> {
-        delegate!(self.exists(id))
-    }
-}
-
-#[async_trait]
-impl JobQueue for Database {
-    async fn enqueue(&self, video_id: VideoId, kind: JobKind) -> Result<(), QueueError> {
-        delegate!(self.enqueue(video_id, kind))
-    }
-    async fn claim(&self, worker: &str, lease: Duration) -> Result<Option<Job>, QueueError> {
-        delegate!(self.claim(worker, lease))
-    }
-    async fn heartbeat(&self, job: &Job, lease: Duration) -> Result<bool, QueueError> {
-        delegate!(self.heartbeat(job, lease))
-    }
-    async fn complete(&self, job: &Job) -> Result<(), QueueError> {
-        delegate!(self.complete(job))
-    }
-    async fn fail(&self, job: &Job, reason: &str, retryable: bool) -> Result<JobOutcome, QueueError> {
-        delegate!(self.fail(job, reason, retryable))
-    }
-    async fn release_leases_of(&self, worker_prefix: &str) -> Result<u64, QueueError> {
-        delegate!(self.release_leases_of(worker_prefix))
-    }
-    async fn lease_owners(&self) -> Result<Vec<String>, QueueError> {
-        delegate!(self.lease_owners())
-    }
-    async fn stats(&self) -> Result<QueueStats, QueueError> {
-        delegate!(self.stats())
-    }
-    async fn cancel_video(&self, video_id: VideoId) -> Result<(), QueueError> {
-        delegate!(self.cancel_video(video_id))
-    }
-    async fn wait_for_work(&self, max: Duration) {
-        delegate!(self.wait_for_work(max))
-    }
-}
-
-#[async_trait]
-impl UploadRepo for Database {
-    async fn create_upload(&self, upload: &UploadRecord) -> Result<(), RepoError> {
-        delegate!(self.create_upload(upload))
-    }
-    async fn get_upload(&self, id: VideoId) -> Result<Option<UploadRecord>, RepoError> {
-        delegate!(self.get_upload(id))
-    }
-    async fn set_upload_offset(&self, id: VideoId, offset: u64, expires_at: DateTime<Utc>) -> Result<bool, RepoError> {
-        delegate!(self.set_upload_offset(id, offset, expires_at))
-    }
-    async fn delete_upload(&self, id: VideoId) -> Result<bool, RepoError> {
-        delegate!(self.delete_upload(id))
-    }
-    async fn expired_uploads(&self, now: DateTime<Utc>) -> Result<Vec<VideoId>, RepoError> {
-        delegate!(self.expired_uploads(now))
-    }
-    async fn try_lock_upload(&self, id: VideoId) -> Result<Option<UploadWriteLock>, RepoError> {
-        delegate!(self.try_lock_upload(id))
-    }
-    async fn upload_exists(&self, id: VideoId) -> Result<bool, RepoError> {
-        delegate!(self.upload_exists(id))
+        _ => url.to_owned(),
     }
 }
 
@@ -245,17 +101,16 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn open_database_refuses_an_unknown_scheme() {
-        assert!(matches!(open_database("mysql://h/db", 3u32).await, Err(OpenError::Url { .. })));
-    }
-
-    #[tokio::test]
-    async fn open_database_opens_sqlite() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = open_database(&format!("sqlite://{}/flick.db", dir.path().display()), 4u32).await.unwrap();
-        assert_eq!(db.backend(), Backend::Sqlite);
-        assert_eq!(db.queue_settings().max_attempts, 4);
-        db.close().await;
+    #[test]
+    fn redact_hides_only_the_password() {
+        assert_eq!(redact("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(
+            redact("postgres://flick:s3cret@db:5432/flick?sslmode=require"),
+            "postgres://flick:***@db:5432/flick?sslmode=require"
+        );
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact("postgres://h/db"), "postgres://h/db");
+        assert_eq!(redact("postgresql://u:p@ss@h/db?x=1"), "postgresql://u:***@h/db?x=1");
+        assert_eq!(redact("sqlite://./data/flick.db"), "sqlite://./data/flick.db");
     }
 }

@@ -6,10 +6,10 @@ mod common;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use common::{backend, force_sql, fresh_db, fresh_db_with};
+use common::{Db, backend, force_sql, fresh_db, fresh_db_with};
 use flick_domain::VideoId;
-use flick_domain::ports::{JobKind, JobOutcome, JobQueue, QueueStats};
-use flick_storage::{Backend, Database, QueueSettings, open_database};
+use flick_domain::ports::{JobKind, JobOutcome, Pool, QueueStats};
+use flick_storage::{Backend, QueueSettings, open_database};
 
 const LEASE: Duration = Duration::from_secs(60);
 
@@ -27,17 +27,17 @@ async fn enqueue_is_idempotent_while_queued_or_running() {
     // A different kind of the same video is a different job.
     db.enqueue(v, JobKind::Thumbnail).await.unwrap();
 
-    let first = db.claim("w", LEASE).await.unwrap().unwrap();
+    let first = db.claim("w", LEASE, Pool::Any).await.unwrap().unwrap();
     assert_eq!((first.video_id, first.kind, first.attempt), (v, JobKind::Process, 1));
     db.enqueue(v, JobKind::Process).await.unwrap(); // running: still a no-op
-    let second = db.claim("w", LEASE).await.unwrap().unwrap();
+    let second = db.claim("w", LEASE, Pool::Any).await.unwrap().unwrap();
     assert_eq!(second.kind, JobKind::Thumbnail);
-    assert!(db.claim("w", LEASE).await.unwrap().is_none(), "no duplicate process job");
+    assert!(db.claim("w", LEASE, Pool::Any).await.unwrap().is_none(), "no duplicate process job");
 
     // Once completed, the same job may be enqueued again.
     db.complete(&first).await.unwrap();
     db.enqueue(v, JobKind::Process).await.unwrap();
-    assert!(db.claim("w", LEASE).await.unwrap().is_some());
+    assert!(db.claim("w", LEASE, Pool::Any).await.unwrap().is_some());
 }
 
 #[tokio::test]
@@ -48,11 +48,11 @@ async fn claim_returns_the_oldest_due_job() {
         db.enqueue(*v, JobKind::Process).await.unwrap();
     }
     for v in &videos {
-        let job = db.claim("w", LEASE).await.unwrap().unwrap();
+        let job = db.claim("w", LEASE, Pool::Any).await.unwrap().unwrap();
         assert_eq!(job.video_id, *v);
         assert_eq!(job.lease_id.len(), 32);
     }
-    assert!(db.claim("w", LEASE).await.unwrap().is_none());
+    assert!(db.claim("w", LEASE, Pool::Any).await.unwrap().is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -69,7 +69,7 @@ async fn concurrent_claimers_never_share_a_job() {
             let db = db.clone();
             tokio::spawn(async move {
                 let mut mine = Vec::new();
-                while let Some(job) = db.claim(&format!("worker-{n}"), LEASE).await.unwrap() {
+                while let Some(job) = db.claim(&format!("worker-{n}"), LEASE, Pool::Any).await.unwrap() {
                     mine.push(job);
                     tokio::task::yield_now().await;
                 }
@@ -94,13 +94,13 @@ async fn an_expired_lease_lets_another_worker_reclaim() {
     let (_dir, db) = fresh_db().await;
     let v = VideoId::new();
     db.enqueue(v, JobKind::Process).await.unwrap();
-    let first = db.claim("a", LEASE).await.unwrap().unwrap();
-    assert!(db.claim("b", LEASE).await.unwrap().is_none(), "lease still held");
+    let first = db.claim("a", LEASE, Pool::Any).await.unwrap().unwrap();
+    assert!(db.claim("b", LEASE, Pool::Any).await.unwrap().is_none(), "lease still held");
     // The holder's heartbeat sets the expiry: a short one makes the lease lapse soon.
     assert!(db.heartbeat(&first, Duration::from_millis(200)).await.unwrap());
 
     tokio::time::sleep(Duration::from_millis(400)).await;
-    let second = db.claim("b", LEASE).await.unwrap().expect("expired lease is claimable");
+    let second = db.claim("b", LEASE, Pool::Any).await.unwrap().expect("expired lease is claimable");
     assert_eq!(second.id, first.id);
     assert_eq!(second.attempt, 2);
     assert_ne!(second.lease_id, first.lease_id);
@@ -112,7 +112,7 @@ async fn an_expired_lease_lets_another_worker_reclaim() {
     assert!(db.heartbeat(&second, LEASE).await.unwrap(), "second claim is intact");
     db.complete(&second).await.unwrap();
     assert!(!db.heartbeat(&second, LEASE).await.unwrap(), "completed job is gone");
-    assert!(db.claim("c", LEASE).await.unwrap().is_none());
+    assert!(db.claim("c", LEASE, Pool::Any).await.unwrap().is_none());
 }
 
 #[tokio::test]
@@ -120,14 +120,14 @@ async fn a_retryable_failure_backs_off_then_runs_again() {
     let (_dir, db) = fresh_db_with(quick(3)).await;
     let v = VideoId::new();
     db.enqueue(v, JobKind::Process).await.unwrap();
-    let job = db.claim("w", LEASE).await.unwrap().unwrap();
+    let job = db.claim("w", LEASE, Pool::Any).await.unwrap().unwrap();
     let outcome = db.fail(&job, "ffmpeg crashed", true).await.unwrap();
     assert_eq!(outcome, JobOutcome::WillRetry { after: Duration::from_secs(1) });
     assert!(!db.heartbeat(&job, LEASE).await.unwrap(), "lease cleared");
-    assert!(db.claim("w", LEASE).await.unwrap().is_none(), "not claimable before its backoff");
+    assert!(db.claim("w", LEASE, Pool::Any).await.unwrap().is_none(), "not claimable before its backoff");
 
     tokio::time::sleep(Duration::from_millis(1200)).await;
-    let again = db.claim("w", LEASE).await.unwrap().expect("due after backoff");
+    let again = db.claim("w", LEASE, Pool::Any).await.unwrap().expect("due after backoff");
     assert_eq!((again.id, again.attempt), (job.id, 2));
     // Backoff grows fourfold.
     assert_eq!(db.fail(&again, "again", true).await.unwrap(), JobOutcome::WillRetry { after: Duration::from_secs(4) });
@@ -139,24 +139,24 @@ async fn gives_up_after_max_attempts_or_when_not_retryable() {
     let (_dir, db) = fresh_db_with(settings).await;
     let v = VideoId::new();
     db.enqueue(v, JobKind::Process).await.unwrap();
-    let job = db.claim("w", LEASE).await.unwrap().unwrap();
+    let job = db.claim("w", LEASE, Pool::Any).await.unwrap().unwrap();
     assert!(matches!(db.fail(&job, "transient", true).await.unwrap(), JobOutcome::WillRetry { .. }));
-    let job = db.claim("w", LEASE).await.unwrap().unwrap();
+    let job = db.claim("w", LEASE, Pool::Any).await.unwrap().unwrap();
     assert_eq!(job.attempt, 2);
     assert_eq!(db.fail(&job, "transient twice", true).await.unwrap(), JobOutcome::GaveUp);
-    assert!(db.claim("w", LEASE).await.unwrap().is_none(), "a given-up job never runs again");
+    assert!(db.claim("w", LEASE, Pool::Any).await.unwrap().is_none(), "a given-up job never runs again");
     assert_eq!(db.last_error_of(job.id).await.unwrap().as_deref(), Some("transient twice"));
 
     // A permanent failure gives up at once, whatever attempts remain.
     let other = VideoId::new();
     db.enqueue(other, JobKind::Thumbnail).await.unwrap();
-    let job = db.claim("w", LEASE).await.unwrap().unwrap();
+    let job = db.claim("w", LEASE, Pool::Any).await.unwrap().unwrap();
     assert_eq!(db.fail(&job, "not a video", false).await.unwrap(), JobOutcome::GaveUp);
     assert_eq!(db.last_error_of(job.id).await.unwrap().as_deref(), Some("not a video"));
 
     // A given-up job does not block a fresh enqueue of the same work.
     db.enqueue(other, JobKind::Thumbnail).await.unwrap();
-    let fresh = db.claim("w", LEASE).await.unwrap().expect("re-enqueued after giving up");
+    let fresh = db.claim("w", LEASE, Pool::Any).await.unwrap().expect("re-enqueued after giving up");
     assert_eq!((fresh.video_id, fresh.attempt), (other, 1));
     assert_ne!(fresh.id, job.id);
 }
@@ -167,11 +167,11 @@ async fn release_leases_of_frees_only_matching_workers() {
     for _ in 0..4 {
         db.enqueue(VideoId::new(), JobKind::Process).await.unwrap();
     }
-    let dead = db.claim("host%1/worker-0", LEASE).await.unwrap().unwrap();
-    let dead2 = db.claim("host%1/worker-1", LEASE).await.unwrap().unwrap();
+    let dead = db.claim("host%1/worker-0", LEASE, Pool::Any).await.unwrap().unwrap();
+    let dead2 = db.claim("host%1/worker-1", LEASE, Pool::Any).await.unwrap().unwrap();
     // '%' and '_' would match anything under LIKE; here they are literal.
-    let alive = db.claim("hostX1/worker-0", LEASE).await.unwrap().unwrap();
-    let alive2 = db.claim("host_1/worker-0", LEASE).await.unwrap().unwrap();
+    let alive = db.claim("hostX1/worker-0", LEASE, Pool::Any).await.unwrap().unwrap();
+    let alive2 = db.claim("host_1/worker-0", LEASE, Pool::Any).await.unwrap().unwrap();
 
     let mut owners = db.lease_owners().await.unwrap();
     owners.sort();
@@ -184,13 +184,15 @@ async fn release_leases_of_frees_only_matching_workers() {
     assert!(db.heartbeat(&alive, LEASE).await.unwrap());
     assert!(db.heartbeat(&alive2, LEASE).await.unwrap());
 
-    let mut reclaimed: Vec<_> =
-        vec![db.claim("new", LEASE).await.unwrap().unwrap(), db.claim("new", LEASE).await.unwrap().unwrap()];
+    let mut reclaimed: Vec<_> = vec![
+        db.claim("new", LEASE, Pool::Any).await.unwrap().unwrap(),
+        db.claim("new", LEASE, Pool::Any).await.unwrap().unwrap(),
+    ];
     reclaimed.sort_by_key(|j| j.id);
     assert_eq!(reclaimed.iter().map(|j| j.id).collect::<Vec<_>>(), vec![dead.id, dead2.id]);
     // The interrupted claim stays counted; the release itself adds none.
     assert!(reclaimed.iter().all(|j| j.attempt == 2));
-    assert!(db.claim("new", LEASE).await.unwrap().is_none());
+    assert!(db.claim("new", LEASE, Pool::Any).await.unwrap().is_none());
     assert_eq!(db.release_leases_of("nobody").await.unwrap(), 0);
 }
 
@@ -202,14 +204,14 @@ async fn cancel_video_drops_all_its_jobs() {
     db.enqueue(gone, JobKind::Process).await.unwrap();
     db.enqueue(kept, JobKind::Process).await.unwrap();
     db.enqueue(gone, JobKind::Thumbnail).await.unwrap();
-    let running = db.claim("w", LEASE).await.unwrap().unwrap();
+    let running = db.claim("w", LEASE, Pool::Any).await.unwrap().unwrap();
     assert_eq!(running.video_id, gone);
 
     db.cancel_video(gone).await.unwrap();
     assert!(!db.heartbeat(&running, LEASE).await.unwrap(), "the running job's lease is lost");
-    let next = db.claim("w", LEASE).await.unwrap().unwrap();
+    let next = db.claim("w", LEASE, Pool::Any).await.unwrap().unwrap();
     assert_eq!(next.video_id, kept);
-    assert!(db.claim("w", LEASE).await.unwrap().is_none());
+    assert!(db.claim("w", LEASE, Pool::Any).await.unwrap().is_none());
     db.cancel_video(VideoId::new()).await.unwrap();
 }
 
@@ -222,10 +224,10 @@ async fn stats_count_jobs_by_state_and_how_long_due_ones_wait() {
     for _ in 0..4 {
         db.enqueue(VideoId::new(), JobKind::Process).await.unwrap();
     }
-    let _running = db.claim("w", LEASE).await.unwrap().unwrap();
-    let backing_off = db.claim("w", LEASE).await.unwrap().unwrap();
+    let _running = db.claim("w", LEASE, Pool::Any).await.unwrap().unwrap();
+    let backing_off = db.claim("w", LEASE, Pool::Any).await.unwrap().unwrap();
     assert!(matches!(db.fail(&backing_off, "transient", true).await.unwrap(), JobOutcome::WillRetry { .. }));
-    let given_up = db.claim("w", LEASE).await.unwrap().unwrap();
+    let given_up = db.claim("w", LEASE, Pool::Any).await.unwrap().unwrap();
     assert_eq!(db.fail(&given_up, "not a video", false).await.unwrap(), JobOutcome::GaveUp);
     tokio::time::sleep(Duration::from_millis(300)).await;
 
@@ -235,7 +237,7 @@ async fn stats_count_jobs_by_state_and_how_long_due_ones_wait() {
     assert!(stats.oldest_due_wait >= Duration::from_millis(250), "{stats:?}");
     assert!(stats.oldest_due_wait < Duration::from_secs(30), "{stats:?}");
 
-    let last = db.claim("w", LEASE).await.unwrap().unwrap();
+    let last = db.claim("w", LEASE, Pool::Any).await.unwrap().unwrap();
     db.complete(&last).await.unwrap();
     let stats = db.stats().await.unwrap();
     assert_eq!((stats.queued, stats.running, stats.due, stats.oldest_due_wait), (1, 1, 0, Duration::ZERO));
@@ -277,13 +279,13 @@ async fn wait_for_work_returns_at_once_when_a_job_is_due_and_times_out_when_idle
 async fn wait_for_work_wakes_when_a_backoff_ends() {
     let (_dir, db) = fresh_db_with(quick(3)).await;
     db.enqueue(VideoId::new(), JobKind::Process).await.unwrap();
-    let job = db.claim("w", LEASE).await.unwrap().unwrap();
+    let job = db.claim("w", LEASE, Pool::Any).await.unwrap().unwrap();
     db.fail(&job, "transient", true).await.unwrap();
     let start = Instant::now();
     db.wait_for_work(Duration::from_secs(30)).await;
     let waited = start.elapsed();
     assert!(waited < Duration::from_secs(5), "woke for the retry after {waited:?}");
-    assert!(db.claim("w", LEASE).await.unwrap().is_some());
+    assert!(db.claim("w", LEASE, Pool::Any).await.unwrap().is_some());
 }
 
 #[tokio::test]
@@ -299,16 +301,16 @@ async fn a_corrupt_job_row_is_set_aside_not_claimed_forever() {
     )
     .await;
     db.enqueue(good, JobKind::Process).await.unwrap();
-    let job = db.claim("w", LEASE).await.unwrap().expect("the good job behind the corrupt one");
+    let job = db.claim("w", LEASE, Pool::Any).await.unwrap().expect("the good job behind the corrupt one");
     assert_eq!(job.video_id, good);
-    assert!(db.claim("w", LEASE).await.unwrap().is_none(), "the corrupt job is not claimable any more");
+    assert!(db.claim("w", LEASE, Pool::Any).await.unwrap().is_none(), "the corrupt job is not claimable any more");
     let reason = db.last_error_of(job.id - 1).await.unwrap().unwrap_or_default();
     assert!(reason.contains("corrupt") && reason.contains("exploded"), "{reason}");
 }
 
 /// Two processes sharing one PostgreSQL database (two pools, two listeners); `None` on SQLite, whose queue is
 /// for one process.
-async fn two_processes(settings: QueueSettings) -> Option<(common::Fresh, Database, Database)> {
+async fn two_processes(settings: QueueSettings) -> Option<(common::Fresh, Db, Db)> {
     if backend() != Backend::Postgres {
         eprintln!("skipped: the SQLite queue serves one process (set {} to test PostgreSQL)", common::ENV);
         return None;
@@ -333,7 +335,7 @@ async fn claimers_in_two_processes_never_share_a_job() {
             let db = if n % 2 == 0 { a.clone() } else { b.clone() };
             tokio::spawn(async move {
                 let mut mine = Vec::new();
-                while let Some(job) = db.claim(&format!("host-{}/worker-{n}", n % 2), LEASE).await.unwrap() {
+                while let Some(job) = db.claim(&format!("host-{}/worker-{n}", n % 2), LEASE, Pool::Any).await.unwrap() {
                     mine.push(job);
                 }
                 mine
@@ -350,7 +352,7 @@ async fn claimers_in_two_processes_never_share_a_job() {
 }
 
 /// Waits (up to 30 s) in `waiter` on a task; returns how long it waited.
-fn wait_in(waiter: &Database) -> tokio::task::JoinHandle<Duration> {
+fn wait_in(waiter: &Db) -> tokio::task::JoinHandle<Duration> {
     let waiter = waiter.clone();
     tokio::spawn(async move {
         let start = Instant::now();
@@ -373,7 +375,7 @@ async fn notify_wakes_a_worker_in_another_process_on_enqueue_retry_and_release()
     assert!(waited < Duration::from_secs(5), "enqueue: waited {waited:?}");
 
     // A failure that will be retried, in B, wakes A.
-    let job = b.claim("b/w", LEASE).await.unwrap().unwrap();
+    let job = b.claim("b/w", LEASE, Pool::Any).await.unwrap().unwrap();
     let waiter = wait_in(&a);
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(!waiter.is_finished(), "the only job is running under a live lease");
@@ -382,14 +384,14 @@ async fn notify_wakes_a_worker_in_another_process_on_enqueue_retry_and_release()
     assert!(waited < Duration::from_secs(5), "retry: waited {waited:?}");
 
     // Releasing a dead node's leases, from B, wakes A.
-    let job = a.claim("dead/w", LEASE).await.unwrap().unwrap();
+    let job = a.claim("dead/w", LEASE, Pool::Any).await.unwrap().unwrap();
     let waiter = wait_in(&a);
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(!waiter.is_finished());
     assert_eq!(b.release_leases_of("dead/").await.unwrap(), 1);
     let waited = tokio::time::timeout(Duration::from_secs(10), waiter).await.expect("woken").unwrap();
     assert!(waited < Duration::from_secs(5), "release: waited {waited:?}");
-    assert_eq!(a.claim("a/w", LEASE).await.unwrap().unwrap().id, job.id);
+    assert_eq!(a.claim("a/w", LEASE, Pool::Any).await.unwrap().unwrap().id, job.id);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -443,13 +445,13 @@ async fn a_dead_process_lease_is_swept_by_another_process() {
     let Some((_fresh, a, b)) = two_processes(QueueSettings::default()).await else { return };
     let v = VideoId::new();
     a.enqueue(v, JobKind::Process).await.unwrap();
-    let lost = a.claim("a/w", Duration::from_millis(300)).await.unwrap().unwrap();
+    let lost = a.claim("a/w", Duration::from_millis(300), Pool::Any).await.unwrap().unwrap();
     // Process A dies: no more heartbeats, no release.
     a.close().await;
     drop(a);
-    assert!(b.claim("b/w", LEASE).await.unwrap().is_none(), "lease still running");
+    assert!(b.claim("b/w", LEASE, Pool::Any).await.unwrap().is_none(), "lease still running");
     b.wait_for_work(Duration::from_secs(10)).await; // wakes when the lease lapses
-    let job = b.claim("b/w", LEASE).await.unwrap().expect("stale lease reclaimed");
+    let job = b.claim("b/w", LEASE, Pool::Any).await.unwrap().expect("stale lease reclaimed");
     assert_eq!((job.id, job.attempt), (lost.id, 2));
     assert!(!b.heartbeat(&lost, LEASE).await.unwrap(), "the dead claim is void");
 }
@@ -470,12 +472,12 @@ async fn a_claim_skips_a_job_another_transaction_holds_instead_of_waiting() {
         .await
         .unwrap();
     // Without SKIP LOCKED this claim would queue behind that lock (every idle worker would, on every claim).
-    let job = tokio::time::timeout(Duration::from_secs(3), a.claim("w", LEASE))
+    let job = tokio::time::timeout(Duration::from_secs(3), a.claim("w", LEASE, Pool::Any))
         .await
         .expect("claim must not wait for the locked row")
         .unwrap()
         .expect("the unlocked job");
     assert_eq!(job.video_id, second);
     sqlx::raw_sql("ROLLBACK").execute(&mut other).await.unwrap();
-    assert_eq!(a.claim("w", LEASE).await.unwrap().unwrap().video_id, first);
+    assert_eq!(a.claim("w", LEASE, Pool::Any).await.unwrap().unwrap().video_id, first);
 }

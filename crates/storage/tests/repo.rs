@@ -3,12 +3,13 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use common::{backend, force_sql, fresh_db, fresh_url};
-use flick_domain::ports::{JobKind, JobQueue, Repo, RepoError, UploadRecord, UploadRepo, UploadWriteLock};
-use flick_domain::{NewVideo, Video, VideoFailure, VideoId, VideoStatus, VideoUpdate};
+use common::{Db, backend, force_sql, fresh_db, fresh_url};
+use flick_domain::ports::{JobKind, JobQueue, Pool, Repo, RepoError, UploadRecord, UploadRepo, UploadWriteLock};
+use flick_domain::{Delivery, NewVideo, Video, VideoFailure, VideoId, VideoStatus, VideoUpdate};
 use flick_storage::{Backend, Database, QueueSettings, SqliteDb, open_database};
 
 const LEASE: Duration = Duration::from_secs(30);
@@ -16,6 +17,7 @@ const LEASE: Duration = Duration::from_secs(30);
 fn new_video(name: &str) -> NewVideo {
     NewVideo {
         id: VideoId::new(),
+        status: VideoStatus::Processing,
         original_name: name.into(),
         size_bytes: 123_456_789,
         manage_token_hash: "ab".repeat(32),
@@ -23,11 +25,11 @@ fn new_video(name: &str) -> NewVideo {
 }
 
 #[tokio::test]
-async fn insert_then_get_round_trips_every_field() {
+async fn create_then_get_round_trips_every_field() {
     let (_dir, db) = fresh_db().await;
     let new = new_video("holiday (1).mp4");
     let before = Utc::now();
-    db.insert_video(&new).await.unwrap();
+    db.create_video(&new).await.unwrap();
     let after = Utc::now();
 
     let v = db.get_video(new.id).await.unwrap().expect("inserted video");
@@ -36,6 +38,7 @@ async fn insert_then_get_round_trips_every_field() {
     assert_eq!(v.size_bytes, 123_456_789);
     assert_eq!(v.status, VideoStatus::Processing);
     assert!(!v.playable);
+    assert_eq!((v.playable_seconds, v.delivery), (0.0, Delivery::Stored));
     assert_eq!(v.progress, 0.0);
     assert_eq!((v.duration_seconds, v.width, v.height), (None, None, None));
     assert!(!v.has_thumbnail);
@@ -49,6 +52,8 @@ async fn insert_then_get_round_trips_every_field() {
     let update = VideoUpdate {
         status: Some(VideoStatus::Ready),
         playable: Some(true),
+        playable_seconds: Some(8.25),
+        delivery: Some(Delivery::Original),
         progress: Some(0.5),
         duration_seconds: Some(12.345),
         width: Some(1920),
@@ -60,6 +65,7 @@ async fn insert_then_get_round_trips_every_field() {
     let v2 = db.get_video(new.id).await.unwrap().unwrap();
     assert_eq!(v2.status, VideoStatus::Ready);
     assert!(v2.playable && v2.has_thumbnail);
+    assert_eq!((v2.playable_seconds, v2.delivery), (8.25, Delivery::Original));
     assert_eq!((v2.progress, v2.duration_seconds), (0.5, Some(12.345)));
     assert_eq!((v2.width, v2.height), (Some(1920), Some(u32::MAX)));
     assert_eq!(v2.created_at, v.created_at);
@@ -68,11 +74,14 @@ async fn insert_then_get_round_trips_every_field() {
 }
 
 #[tokio::test]
-async fn duplicate_insert_is_refused() {
+async fn a_duplicate_import_or_create_is_refused() {
     let (_dir, db) = fresh_db().await;
     let new = new_video("a.mp4");
-    db.insert_video(&new).await.unwrap();
-    assert!(matches!(db.insert_video(&new).await, Err(RepoError::Duplicate)));
+    db.create_video(&new).await.unwrap();
+    let first = db.get_video(new.id).await.unwrap().unwrap();
+    assert!(!db.import_video(&Video { original_name: "b.mp4".into(), ..first.clone() }).await.unwrap());
+    assert!(matches!(db.create_video(&new).await, Err(RepoError::Duplicate)));
+    assert_eq!(db.get_video(new.id).await.unwrap(), Some(first));
 }
 
 #[tokio::test]
@@ -83,9 +92,9 @@ async fn create_video_queues_a_claimable_process_job() {
 
     let v = db.get_video(new.id).await.unwrap().expect("created video");
     assert_eq!((v.status, v.original_name.as_str()), (VideoStatus::Processing, "a.mp4"));
-    let job = db.claim("w", LEASE).await.unwrap().expect("its processing job");
+    let job = db.claim("w", LEASE, Pool::Any).await.unwrap().expect("its processing job");
     assert_eq!((job.video_id, job.kind, job.attempt), (new.id, JobKind::Process, 1));
-    assert!(db.claim("w", LEASE).await.unwrap().is_none(), "exactly one job");
+    assert!(db.claim("w", LEASE, Pool::Any).await.unwrap().is_none(), "exactly one job");
 }
 
 #[tokio::test]
@@ -108,28 +117,28 @@ async fn create_video_wakes_a_waiting_worker() {
 #[tokio::test]
 async fn create_video_with_a_taken_id_is_refused_and_queues_nothing() {
     let (_dir, db) = fresh_db().await;
-    // A video recorded without a job: a duplicate must not give it one.
-    let bare = new_video("bare.mp4");
-    db.insert_video(&bare).await.unwrap();
-    let again = NewVideo { original_name: "other.mp4".into(), ..bare.clone() };
+    // A video recorded without a job (as `flick migrate` imports one): a duplicate must not give it one.
+    let bare = imported(VideoStatus::Processing, None);
+    assert!(db.import_video(&bare).await.unwrap());
+    let again = NewVideo { id: bare.id, ..new_video("other.mp4") };
     assert!(matches!(db.create_video(&again).await, Err(RepoError::Duplicate)));
-    assert!(db.claim("w", LEASE).await.unwrap().is_none(), "a refused video queues no job");
-    assert_eq!(db.get_video(bare.id).await.unwrap().unwrap().original_name, "bare.mp4", "the first one stays");
+    assert!(db.claim("w", LEASE, Pool::Any).await.unwrap().is_none(), "a refused video queues no job");
+    assert_eq!(db.get_video(bare.id).await.unwrap(), Some(bare), "the first one stays");
 
     // Nor a second one to a video whose first job is done.
     let new = new_video("a.mp4");
     db.create_video(&new).await.unwrap();
-    let job = db.claim("w", LEASE).await.unwrap().unwrap();
+    let job = db.claim("w", LEASE, Pool::Any).await.unwrap().unwrap();
     db.complete(&job).await.unwrap();
     assert!(matches!(db.create_video(&new).await, Err(RepoError::Duplicate)));
-    assert!(db.claim("w", LEASE).await.unwrap().is_none(), "no second job");
+    assert!(db.claim("w", LEASE, Pool::Any).await.unwrap().is_none(), "no second job");
 }
 
 #[tokio::test]
 async fn update_applies_only_given_fields_and_bumps_updated_at() {
     let (_dir, db) = fresh_db().await;
     let new = new_video("a.mp4");
-    db.insert_video(&new).await.unwrap();
+    db.create_video(&new).await.unwrap();
     let set = VideoUpdate { width: Some(640), height: Some(360), duration_seconds: Some(3.0), ..Default::default() };
     db.update_video(new.id, &set).await.unwrap();
     let before = db.get_video(new.id).await.unwrap().unwrap();
@@ -144,10 +153,10 @@ async fn update_applies_only_given_fields_and_bumps_updated_at() {
 }
 
 #[tokio::test]
-async fn error_status_stores_the_failure_and_any_other_status_clears_it() {
+async fn error_is_final_and_keeps_its_first_failure() {
     let (_dir, db) = fresh_db().await;
     let new = new_video("a.mp4");
-    db.insert_video(&new).await.unwrap();
+    db.create_video(&new).await.unwrap();
 
     db.update_video(new.id, &VideoUpdate::failed("unsupported_codec", "This codec is not supported.")).await.unwrap();
     let v = db.get_video(new.id).await.unwrap().unwrap();
@@ -157,20 +166,46 @@ async fn error_status_stores_the_failure_and_any_other_status_clears_it() {
 
     // An update that does not touch the status keeps the failure.
     db.update_video(new.id, &VideoUpdate { progress: Some(1.0), ..Default::default() }).await.unwrap();
-    assert_eq!(db.get_video(new.id).await.unwrap().unwrap().failure, Some(expected));
+    assert_eq!(db.get_video(new.id).await.unwrap().unwrap().failure, Some(expected.clone()));
 
-    let back = VideoUpdate { status: Some(VideoStatus::Processing), ..Default::default() };
+    // A worker that had not heard of the failure (an abandoned upload, say) cannot bring the video back, nor
+    // replace why it failed.
+    let back = VideoUpdate { status: Some(VideoStatus::Ready), playable: Some(true), ..Default::default() };
     db.update_video(new.id, &back).await.unwrap();
+    db.update_video(new.id, &VideoUpdate::failed("source_missing", "Gone.")).await.unwrap();
     let v = db.get_video(new.id).await.unwrap().unwrap();
-    assert_eq!(v.status, VideoStatus::Processing);
-    assert_eq!(v.failure, None);
+    assert_eq!(v.status, VideoStatus::Error);
+    assert_eq!(v.failure, Some(expected));
+}
+
+#[tokio::test]
+async fn a_status_other_than_error_clears_nothing_it_should_not() {
+    let (_dir, db) = fresh_db().await;
+    let new = new_video("b.mp4");
+    db.create_video(&new).await.unwrap();
+    let ready = VideoUpdate { status: Some(VideoStatus::Ready), ..Default::default() };
+    db.update_video(new.id, &ready).await.unwrap();
+    let v = db.get_video(new.id).await.unwrap().unwrap();
+    assert_eq!((v.status, v.failure), (VideoStatus::Ready, None));
+}
+
+#[tokio::test]
+async fn a_failure_is_only_stored_with_the_error_status() {
+    let (_fresh, db) = fresh_db().await;
+    let new = new_video("a.mp4");
+    db.create_video(&new).await.unwrap();
+    // A failure sent without the error status does not attach to a processing video.
+    let update =
+        VideoUpdate { failure: Some(VideoFailure { code: "c".into(), message: "m".into() }), ..Default::default() };
+    assert!(db.update_video(new.id, &update).await.unwrap());
+    assert_eq!(db.get_video(new.id).await.unwrap().unwrap().failure, None);
 }
 
 #[tokio::test]
 async fn progress_is_clamped_and_nan_ignored() {
     let (_dir, db) = fresh_db().await;
     let new = new_video("a.mp4");
-    db.insert_video(&new).await.unwrap();
+    db.create_video(&new).await.unwrap();
     let progress = |p| VideoUpdate { progress: Some(p), ..Default::default() };
 
     db.update_video(new.id, &progress(7.0)).await.unwrap();
@@ -190,7 +225,7 @@ async fn update_and_delete_of_unknown_video_return_false() {
     assert!(!db.delete_video(ghost).await.unwrap());
 
     let new = new_video("a.mp4");
-    db.insert_video(&new).await.unwrap();
+    db.create_video(&new).await.unwrap();
     assert!(db.exists(new.id).await.unwrap());
     assert!(db.delete_video(new.id).await.unwrap());
     assert!(!db.exists(new.id).await.unwrap());
@@ -204,7 +239,7 @@ async fn list_is_newest_first_with_limit_and_offset() {
     let mut ids = Vec::new();
     for i in 0..5 {
         let new = new_video(&format!("{i}.mp4"));
-        db.insert_video(&new).await.unwrap();
+        db.create_video(&new).await.unwrap();
         ids.push(new.id);
         // Some inserts share a millisecond, some do not: order must hold either way.
         if i % 2 == 0 {
@@ -224,11 +259,12 @@ async fn list_is_newest_first_with_limit_and_offset() {
 async fn start_up_queries_find_processing_and_thumbnail_less_videos() {
     let (_dir, db) = fresh_db().await;
     let processing = new_video("p.mp4");
+    let uploading = NewVideo { status: VideoStatus::Uploading, ..new_video("u.mp4") };
     let ready_bare = new_video("r.mp4");
     let ready_thumb = new_video("t.mp4");
     let failed = new_video("e.mp4");
-    for v in [&processing, &ready_bare, &ready_thumb, &failed] {
-        db.insert_video(v).await.unwrap();
+    for v in [&processing, &uploading, &ready_bare, &ready_thumb, &failed] {
+        db.create_video(v).await.unwrap();
     }
     let ready =
         |thumb| VideoUpdate { status: Some(VideoStatus::Ready), has_thumbnail: Some(thumb), ..Default::default() };
@@ -240,7 +276,7 @@ async fn start_up_queries_find_processing_and_thumbnail_less_videos() {
     assert_eq!(db.ready_without_thumbnail().await.unwrap(), vec![ready_bare.id]);
 }
 
-/// A record as an older installation holds it: every field away from what `insert_video` would set.
+/// A record as an older installation holds it: every field away from what `create_video` would set.
 fn imported(status: VideoStatus, failure: Option<VideoFailure>) -> Video {
     let created_at = DateTime::from_timestamp_millis(1_600_000_000_123).unwrap();
     Video {
@@ -249,6 +285,8 @@ fn imported(status: VideoStatus, failure: Option<VideoFailure>) -> Video {
         size_bytes: 987_654_321,
         status,
         playable: true,
+        playable_seconds: 42.5,
+        delivery: Delivery::Original,
         progress: 0.625,
         duration_seconds: Some(61.042),
         width: Some(1080),
@@ -268,6 +306,8 @@ async fn import_video_round_trips_the_exact_record_once() {
     let failed = imported(VideoStatus::Error, Some(VideoFailure { code: "unsupported".into(), message: "No.".into() }));
     let bare = Video {
         playable: false,
+        playable_seconds: 0.0,
+        delivery: Delivery::Stored,
         progress: 0.0,
         duration_seconds: None,
         width: None,
@@ -298,7 +338,7 @@ async fn records_survive_close_and_reopen() {
     let new = new_video("keep.mp4");
     let stored = {
         let db = open_database(&fresh.url, 3u32).await.unwrap();
-        db.insert_video(&new).await.unwrap();
+        db.create_video(&new).await.unwrap();
         db.update_video(new.id, &VideoUpdate::failed("c", "m")).await.unwrap();
         let v = db.get_video(new.id).await.unwrap().unwrap();
         db.close().await;
@@ -307,6 +347,28 @@ async fn records_survive_close_and_reopen() {
     // Migrations are idempotent: opening again applies none and keeps the data.
     let db = open_database(&fresh.url, 3u32).await.unwrap();
     assert_eq!(db.get_video(new.id).await.unwrap(), Some(stored));
+}
+
+#[tokio::test]
+async fn the_database_hands_out_its_narrower_ports_by_upcasting() {
+    /// What the workers and the HTTP layer hold.
+    struct Ports {
+        repo: Arc<dyn Repo>,
+        queue: Arc<dyn JobQueue>,
+        uploads: Arc<dyn UploadRepo>,
+    }
+    async fn names(db: &dyn Database) -> Vec<String> {
+        db.list_videos(10, 0).await.unwrap().into_iter().map(|v| v.original_name).collect()
+    }
+    let (_fresh, db) = fresh_db().await;
+    let ports = Ports { repo: db.clone(), queue: db.clone(), uploads: db.clone() };
+    let new = new_video("ports.mp4");
+    ports.repo.create_video(&new).await.unwrap();
+    assert_eq!(ports.queue.claim("w", LEASE, Pool::Any).await.unwrap().unwrap().video_id, new.id);
+    assert!(!ports.uploads.upload_exists(new.id).await.unwrap());
+    assert_eq!(names(&*db).await, ["ports.mp4"]);
+    drop(ports);
+    db.close().await;
 }
 
 #[tokio::test]
@@ -375,6 +437,8 @@ async fn uploads_round_trip_advance_and_expire() {
         id,
         length: 100,
         offset: 0,
+        index_offset: Some(80),
+        partial: true,
         file_name: Some("a.mp4".into()),
         metadata: Some("filename YS5tcDQ=".into()),
         manage_token_hash: "h".into(),
@@ -399,7 +463,7 @@ async fn uploads_round_trip_advance_and_expire() {
 }
 
 /// Takes the upload's lock, retrying for up to 2 s: on PostgreSQL a dropped lock is released asynchronously.
-async fn lock_eventually(db: &Database, id: VideoId) -> UploadWriteLock {
+async fn lock_eventually(db: &Db, id: VideoId) -> UploadWriteLock {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
     loop {
         if let Some(lock) = db.try_lock_upload(id).await.unwrap() {
@@ -492,7 +556,7 @@ async fn postgres_over_tls_when_the_url_requires_it() {
     // Managed PostgreSQL services require TLS: Flick's own pool must speak it.
     let db = open_database(&url, 3).await.unwrap_or_else(|e| panic!("sslmode=require: {e}"));
     let video = new_video("tls.mp4");
-    db.insert_video(&video).await.unwrap();
+    db.create_video(&video).await.unwrap();
     assert!(db.get_video(video.id).await.unwrap().is_some());
     use sqlx::Connection;
     let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();

@@ -1,6 +1,6 @@
 // A typed client for Flick's HTTP API (docs/api.md). Everything is same-origin and relative.
 
-export type VideoStatus = 'processing' | 'ready' | 'error';
+export type VideoStatus = 'uploading' | 'processing' | 'ready' | 'error';
 
 export interface ApiErrorBody {
   code: string;
@@ -12,12 +12,18 @@ export interface Video {
   id: string;
   title: string;
   status: VideoStatus;
+  /** Playback can start at 0:00 now (during the upload too, once its first seconds are in). */
   playable: boolean;
-  /** 0..1 */
+  /** Seconds playable from 0:00 right now (0 when not playable). */
+  playableSeconds?: number | null;
+  /** Processing progress, 0..1 (meaningful in `processing`). */
   progress: number;
+  /** Bytes the server holds (`sizeBytes` once the upload is complete). */
+  receivedBytes?: number | null;
   url: string;
   streamUrl: string;
   thumbnailUrl: string | null;
+  /** Known shortly after the upload starts (once the index is read); null before. */
   durationSeconds: number | null;
   width: number | null;
   height: number | null;
@@ -31,6 +37,11 @@ export interface PublicConfig {
   maxUploadBytes: number;
   allowedExtensions: string[];
   adminEnabled: boolean;
+  /**
+   * The largest index (`moov` box and what follows it) the server takes first in an index-first tus
+   * upload (`Flick-Index-Offset`); absent on servers that do not offer it.
+   */
+  maxIndexBytes?: number | null;
 }
 
 /** The `201` answer of `POST /api/upload`. */
@@ -66,6 +77,10 @@ export class NetworkError extends Error {
     this.name = 'NetworkError';
   }
 }
+
+/** The error code of an upload that was cancelled, deleted while it ran, or left to expire. */
+export const UPLOAD_ABANDONED = 'upload_abandoned';
+export const ABANDONED_MESSAGE = 'The upload was cancelled or abandoned.';
 
 const FALLBACK_MESSAGES: Record<number, string> = {
   401: 'You are not allowed to do that.',

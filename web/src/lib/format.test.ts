@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatBytes, formatDuration, formatExtensions, formatSpeed, formatTimeLeft, toPercent } from './format';
+import { formatBytes, formatDuration, formatExtensions, formatPercent, formatSpeed, formatTimeLeft, receivedPercent, toPercent } from './format';
 
 describe('formatDuration', () => {
   it('shows m:ss under ten minutes', () => {
@@ -90,5 +90,17 @@ describe('formatExtensions', () => {
     expect(formatExtensions(['.mp4'])).toBe('MP4');
     expect(formatExtensions(['mp4', 'mov'])).toBe('MP4 or MOV');
     expect(formatExtensions([])).toBe('');
+  });
+});
+
+describe('percent', () => {
+  it('reads as a whole percent with its sign', () => {
+    expect(formatPercent(43)).toBe('43 %');
+    expect(receivedPercent(43, 100)).toBe(43);
+    expect(receivedPercent(999, 1000)).toBe(99);
+    expect(receivedPercent(2000, 1000)).toBe(100);
+    expect(receivedPercent(10, 0)).toBe(0);
+    expect(receivedPercent(undefined, 1000)).toBe(0);
+    expect(receivedPercent(10, null)).toBe(0);
   });
 });

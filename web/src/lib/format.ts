@@ -55,6 +55,17 @@ export function toPercent(fraction: number | null | undefined): number {
   return Math.min(100, Math.max(0, Math.floor(fraction * 100)));
 }
 
+/** A whole percent for reading: `43 %`. */
+export function formatPercent(percent: number): string {
+  return `${percent} %`;
+}
+
+/** Bytes received out of a total, as a whole percent (0 when the total is unknown). */
+export function receivedPercent(received: number | null | undefined, total: number | null | undefined): number {
+  if (received == null || total == null || !(total > 0)) return 0;
+  return toPercent(received / total);
+}
+
 /** A list in words: `MP4, MOV, MKV or WebM`. */
 export function formatExtensions(extensions: readonly string[]): string {
   const names = extensions.map((e) => {

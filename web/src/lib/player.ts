@@ -1,10 +1,17 @@
 // Attaches an HLS stream to a <video>: hls.js (bundled, loaded on demand) over Media Source Extensions,
 // or the browser's own HLS on Apple's engine (Safari, every iOS browser) and where MSE is missing.
 //
-// Playback starts at 0:00 even while the playlist is still an open EVENT playlist: hls.js gets
-// `startPosition: 0` and never chases the live edge; when processing ends the playlist gains ENDLIST on
-// its next reload and the whole video becomes seekable.
+// Playback starts at 0:00 even while the playlist is still an open EVENT playlist (during the upload
+// and the processing): hls.js gets `startPosition: 0` and never chases the live edge; when processing
+// ends the playlist gains ENDLIST on its next reload and the whole video becomes seekable.
+//
+// - `lowLatencyMode`: the server answers `?_HLS_msn=N` by holding the request until segment N exists
+//   (`CAN-BLOCK-RELOAD=YES`, no parts), so hls.js asks for the next segment at once instead of
+//   polling every target duration: a segment plays as soon as it is made.
+// - When the duration is known (read from the file's index), hls.js is attached with it
+//   (`MediaOverrides`): the controls show the real length from the start, not a growing one.
 
+import type { HlsConfig } from 'hls.js';
 import workerUrl from 'hls.js/dist/hls.worker.js?url';
 
 export interface PlayerHandle {
@@ -13,6 +20,8 @@ export interface PlayerHandle {
 
 export interface AttachOptions {
   onFatalError?(message: string): void;
+  /** The video's full duration when known (null before the server has read the index). */
+  durationSeconds?: number | null;
 }
 
 const HLS_TYPE = 'application/vnd.apple.mpegurl';
@@ -27,10 +36,74 @@ export function shouldUseNative(canPlayNative: boolean, mseSupported: boolean, a
   return appleEngine || !mseSupported;
 }
 
-export async function attachStream(video: HTMLVideoElement, src: string, options: AttachOptions = {}): Promise<PlayerHandle> {
-  const { default: Hls } = await import('hls.js/light');
+/** A blocking playlist reload may be held until the uploader sends the next seconds: be patient. */
+const PATIENT_PLAYLIST_LOADING = {
+  maxTimeToFirstByteMs: 30_000,
+  maxLoadTimeMs: 40_000,
+  timeoutRetry: { maxNumRetry: 4, retryDelayMs: 0, maxRetryDelayMs: 0 },
+  errorRetry: { maxNumRetry: 6, retryDelayMs: 1000, maxRetryDelayMs: 8000 },
+};
+
+/** hls.js settings: from 0:00, never towards the live edge, next segment asked for at once. */
+export function hlsConfig(workerPath: string): Partial<HlsConfig> {
+  return {
+    startPosition: 0,
+    workerPath,
+    enableWorker: true,
+    lowLatencyMode: true,
+    // An open (EVENT) playlist is "live" to hls.js: never skip ahead to catch up with its end, never
+    // play faster to reach it. (hls.js insists that both counts be given together.)
+    liveSyncDurationCount: 3,
+    liveMaxLatencyDurationCount: Infinity,
+    maxLiveSyncPlaybackRate: 1,
+    liveDurationInfinity: false,
+    backBufferLength: 90,
+    playlistLoadPolicy: { default: PATIENT_PLAYLIST_LOADING },
+  };
+}
+
+/** What `hls.attachMedia` gets: the element, with the real duration when it is known. */
+export function mediaAttachment(
+  media: HTMLMediaElement,
+  durationSeconds: number | null | undefined,
+): HTMLMediaElement | { media: HTMLMediaElement; overrides: { duration: number } } {
+  if (durationSeconds != null && Number.isFinite(durationSeconds) && durationSeconds > 0) {
+    return { media, overrides: { duration: durationSeconds } };
+  }
+  return media;
+}
+
+/** The part of hls.js this module uses (a fake stands in for it in tests). */
+export interface HlsLike {
+  on(event: string, handler: (event: string, data: { fatal: boolean; type: string }) => void): void;
+  loadSource(src: string): void;
+  attachMedia(data: HTMLMediaElement | { media: HTMLMediaElement; overrides: { duration: number } }): void;
+  recoverMediaError(): void;
+  startLoad(): void;
+  destroy(): void;
+}
+
+export interface HlsModule {
+  default: {
+    new (config: Partial<HlsConfig>): HlsLike;
+    isSupported(): boolean;
+    Events: { ERROR: string };
+    ErrorTypes: { MEDIA_ERROR: string; NETWORK_ERROR: string };
+  };
+}
+
+const loadHlsJs = () => import('hls.js/light') as unknown as Promise<HlsModule>;
+
+export async function attachStream(
+  video: HTMLVideoElement,
+  src: string,
+  options: AttachOptions = {},
+  loadHls: () => Promise<HlsModule> = loadHlsJs,
+  appleEngine: boolean = isAppleEngine(),
+): Promise<PlayerHandle> {
+  const { default: Hls } = await loadHls();
   const native = video.canPlayType(HLS_TYPE) !== '';
-  if (shouldUseNative(native, Hls.isSupported(), isAppleEngine())) {
+  if (shouldUseNative(native, Hls.isSupported(), appleEngine)) {
     return attachNative(video, src);
   }
   if (!Hls.isSupported()) {
@@ -38,19 +111,7 @@ export async function attachStream(video: HTMLVideoElement, src: string, options
     return { destroy() {} };
   }
 
-  const hls = new Hls({
-    startPosition: 0,
-    workerPath: workerUrl,
-    enableWorker: true,
-    lowLatencyMode: false,
-    // An open (EVENT) playlist is "live" to hls.js: never skip ahead to catch up with its end.
-    // (hls.js insists that both counts be given together.)
-    liveSyncDurationCount: 3,
-    liveMaxLatencyDurationCount: Infinity,
-    maxLiveSyncPlaybackRate: 1,
-    liveDurationInfinity: false,
-    backBufferLength: 90,
-  });
+  const hls = new Hls(hlsConfig(workerUrl));
   let mediaRecoveries = 0;
   let destroyed = false;
   let retry: ReturnType<typeof setTimeout> | undefined;
@@ -62,7 +123,7 @@ export async function attachStream(video: HTMLVideoElement, src: string, options
       return;
     }
     if (data.type === Hls.ErrorTypes.NETWORK_ERROR) {
-      // The server may be restarting or the connection flaky: try again shortly.
+      // The server may be restarting, the connection flaky, or the uploader slow: try again shortly.
       clearTimeout(retry);
       retry = setTimeout(() => {
         if (!destroyed) hls.startLoad();
@@ -72,7 +133,7 @@ export async function attachStream(video: HTMLVideoElement, src: string, options
     options.onFatalError?.('Playback failed. Reload the page to try again.');
   });
   hls.loadSource(src);
-  hls.attachMedia(video);
+  hls.attachMedia(mediaAttachment(video, options.durationSeconds));
   return {
     destroy() {
       destroyed = true;
@@ -97,5 +158,46 @@ function attachNative(video: HTMLVideoElement, src: string): PlayerHandle {
       video.removeAttribute('src');
       video.load();
     },
+  };
+}
+
+/** What starvation needs of a media element. */
+export interface MediaLike extends EventTarget {
+  readonly currentTime: number;
+  readonly buffered: Pick<TimeRanges, 'length' | 'start' | 'end'>;
+}
+
+/**
+ * The playhead has reached the end of what is buffered (or sits where nothing is): playback waits
+ * for bytes, not for the decoder.
+ */
+export function atBufferEnd(media: Pick<MediaLike, 'currentTime' | 'buffered'>, tolerance = 0.5): boolean {
+  const t = media.currentTime;
+  const ranges = media.buffered;
+  for (let i = 0; i < ranges.length; i++) {
+    if (t >= ranges.start(i) - 0.1 && t <= ranges.end(i)) return ranges.end(i) - t < tolerance;
+  }
+  return true;
+}
+
+/**
+ * Calls `onChange(true)` when playback stops to wait for data at the end of the buffer (`waiting`),
+ * and `onChange(false)` as soon as it can go on. Returns the uninstaller.
+ */
+export function watchStarvation(media: MediaLike, onChange: (starved: boolean) => void): () => void {
+  let starved = false;
+  const set = (value: boolean) => {
+    if (value === starved) return;
+    starved = value;
+    onChange(value);
+  };
+  const onWaiting = () => set(atBufferEnd(media));
+  const onResumed = () => set(false);
+  const resumedEvents = ['playing', 'canplay', 'emptied', 'ended'];
+  media.addEventListener('waiting', onWaiting);
+  for (const e of resumedEvents) media.addEventListener(e, onResumed);
+  return () => {
+    media.removeEventListener('waiting', onWaiting);
+    for (const e of resumedEvents) media.removeEventListener(e, onResumed);
   };
 }

@@ -10,6 +10,8 @@ export type Route =
 export interface NavState {
   /** The share page was opened right after an upload from this browser: start playing, muted. */
   justUploaded?: boolean;
+  /** A sentence for the page we land on (e.g. after a delete), shown once. */
+  notice?: string;
 }
 
 export function match(pathname: string): Route {

@@ -37,6 +37,18 @@ impl JobKind {
     }
 }
 
+/// Which jobs a worker takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pool {
+    /// Any due job.
+    Any,
+    /// Jobs of videos whose upload is still arriving: their work waits on the uploader more than it computes (a
+    /// re-encode keeps pace with the upload), so they have workers of their own and never hold back the others.
+    Live,
+    /// Jobs of videos whose upload is complete (or that no longer exist).
+    Settled,
+}
+
 /// A claimed job. The claim holds a lease that the worker must renew with [`JobQueue::heartbeat`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Job {
@@ -78,8 +90,8 @@ pub struct QueueStats {
 pub trait JobQueue: Send + Sync + 'static {
     /// Adds a job unless the same (video, kind) is already queued or running.
     async fn enqueue(&self, video_id: VideoId, kind: JobKind) -> Result<(), QueueError>;
-    /// Claims the oldest due job for `worker`, leasing it for `lease`.
-    async fn claim(&self, worker: &str, lease: Duration) -> Result<Option<Job>, QueueError>;
+    /// Claims the oldest due job of `pool` for `worker`, leasing it for `lease`.
+    async fn claim(&self, worker: &str, lease: Duration, pool: Pool) -> Result<Option<Job>, QueueError>;
     /// Extends the lease; false when the lease was lost (expired and reclaimed, or the job cancelled).
     async fn heartbeat(&self, job: &Job, lease: Duration) -> Result<bool, QueueError>;
     /// Removes a finished job.

@@ -17,11 +17,14 @@ pub enum RepoError {
 /// The metadata repository: one record per video.
 #[async_trait]
 pub trait Repo: Send + Sync + 'static {
-    /// Inserts a new video in `processing` state.
-    async fn insert_video(&self, video: &NewVideo) -> Result<(), RepoError>;
-    /// Inserts a new video in `processing` state and queues its processing job, in one transaction: either both
-    /// exist or neither.
+    /// Inserts a new video (`uploading` or `processing`, as [`NewVideo::status`] says); a `processing` one gets its
+    /// processing job in the same transaction (either both exist or neither). An `uploading` one gets its job when its
+    /// first bytes arrive, and again when its upload completes ([`Repo::upload_finished`]).
     async fn create_video(&self, video: &NewVideo) -> Result<(), RepoError>;
+    /// The upload of a video that is `uploading` has completed: the video becomes `processing` and its processing
+    /// job is queued, in one transaction. False (and nothing changed) when the video is not `uploading` any more:
+    /// deleted, abandoned, or already finished by a worker that followed the upload.
+    async fn upload_finished(&self, id: VideoId) -> Result<bool, RepoError>;
     /// The video with this id, if any.
     async fn get_video(&self, id: VideoId) -> Result<Option<Video>, RepoError>;
     /// Applies a partial update; returns false when the video no longer exists.

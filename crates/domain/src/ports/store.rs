@@ -85,12 +85,15 @@ pub struct ByteRange {
     pub end: u64,
 }
 
+/// Bytes being read, chunk by chunk.
+pub type ByteStream = Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>;
+
 /// A blob being read: its total length and a stream of the requested bytes.
 pub struct Blob {
     pub total_len: u64,
     /// The range this body covers (`None`: the whole blob).
     pub range: Option<ByteRange>,
-    pub body: Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>,
+    pub body: ByteStream,
 }
 
 /// Where blobs live. Writes are atomic: a reader sees a whole blob or none.

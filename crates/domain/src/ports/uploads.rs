@@ -1,7 +1,10 @@
+use std::time::Duration;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::ids::VideoId;
+use crate::layout::UploadLayout;
 use crate::ports::RepoError;
 
 /// An upload in progress (tus): how long it will be, how much of it is durably stored, and what
@@ -12,8 +15,13 @@ pub struct UploadRecord {
     pub id: VideoId,
     /// The announced total length in bytes.
     pub length: u64,
-    /// Bytes received and fsynced (the partial file may be longer after a crash; it is cut back to this).
+    /// Bytes received and stored durably, counted in transmission order (see [`UploadLayout`]); the stored bytes may
+    /// be more after a crash: they are cut back to this.
     pub offset: u64,
+    /// Sent index first: the file's bytes from here to the end came first (`Flick-Index-Offset`).
+    pub index_offset: Option<u64>,
+    /// A part of a later concatenation (tus `Upload-Concat: partial`): no video of its own, never sniffed alone.
+    pub partial: bool,
     /// The cleaned file name from `Upload-Metadata`, if the client gave one.
     pub file_name: Option<String>,
     /// The `Upload-Metadata` header as sent, echoed on `HEAD`.
@@ -23,6 +31,13 @@ pub struct UploadRecord {
     pub created_at: DateTime<Utc>,
     /// After this instant the unfinished upload is deleted.
     pub expires_at: DateTime<Utc>,
+}
+
+impl UploadRecord {
+    /// The order in which its bytes are sent.
+    pub fn layout(&self) -> UploadLayout {
+        UploadLayout::of(self.length, self.index_offset)
+    }
 }
 
 /// Held while one request writes to an upload: no other request, on any process sharing the database, may write to
@@ -57,6 +72,10 @@ pub trait UploadRepo: Send + Sync + 'static {
     async fn delete_upload(&self, id: VideoId) -> Result<bool, RepoError>;
     /// Ids of uploads whose expiry is at or before `now`.
     async fn expired_uploads(&self, now: DateTime<Utc>) -> Result<Vec<VideoId>, RepoError>;
+    /// Waits until the offset of some upload may have moved, or an upload ended, or `max` has passed: a hint for
+    /// whoever follows an upload as it arrives (they read the record again). Every process sharing the database is
+    /// woken, not only this one.
+    async fn wait_for_progress(&self, max: Duration);
     /// Takes the upload's write lock, or `None` when another request (on any process) holds it. Never waits.
     async fn try_lock_upload(&self, id: VideoId) -> Result<Option<UploadWriteLock>, RepoError>;
     /// Whether an upload record with this id exists (used to sweep orphan partial files).

@@ -42,12 +42,16 @@ impl TusError {
 pub struct Created {
     pub url: String,
     pub manage_token: String,
+    /// The share link's path (`/v/{id}`): it works from now on.
+    pub share_path: Option<String>,
 }
 
 /// The server's view of an upload.
 pub struct Head {
     pub offset: u64,
     pub length: u64,
+    /// Where the first-sent index starts, for an index-first upload.
+    pub index_offset: Option<u64>,
 }
 
 /// What a stored chunk changed.
@@ -82,18 +86,27 @@ impl TusClient {
         self.http.request(method, url).header("Tus-Resumable", TUS)
     }
 
-    /// `POST /api/uploads` with the file's name (and type, from its extension) as metadata.
-    pub async fn create(&self, length: u64, file_name: &str) -> Result<Created, TusError> {
+    /// `GET /api/config`: the server's limits (`maxIndexBytes` among them).
+    pub async fn config(&self) -> Result<serde_json::Value, TusError> {
+        let response = self.http.get(format!("{}/api/config", self.base)).send().await?;
+        Ok(check(response, StatusCode::OK).await?.json().await?)
+    }
+
+    /// `POST /api/uploads` with the file's name (and type, from its extension) as metadata; `index_offset` says the
+    /// file's bytes from there to the end will be sent first (Flick's index-first extension).
+    pub async fn create(&self, length: u64, file_name: &str, index_offset: Option<u64>) -> Result<Created, TusError> {
         let mut metadata = format!("filename {}", BASE64.encode(file_name));
         if let Some(mime) = mime_of(file_name) {
             metadata.push_str(&format!(",filetype {}", BASE64.encode(mime)));
         }
-        let response = self
+        let mut request = self
             .request(Method::POST, &format!("{}/api/uploads", self.base))
             .header("Upload-Length", length.to_string())
-            .header("Upload-Metadata", metadata)
-            .send()
-            .await?;
+            .header("Upload-Metadata", metadata);
+        if let Some(m) = index_offset {
+            request = request.header("Flick-Index-Offset", m.to_string());
+        }
+        let response = request.send().await?;
         let response = check(response, StatusCode::CREATED).await?;
         let location = header(&response, "location").ok_or(TusError::Missing("Location"))?;
         let url = match reqwest::Url::parse(&self.base).and_then(|b| b.join(&location)) {
@@ -101,7 +114,7 @@ impl TusClient {
             Err(_) => location,
         };
         let manage_token = header(&response, "flick-manage-token").ok_or(TusError::Missing("Flick-Manage-Token"))?;
-        Ok(Created { url, manage_token })
+        Ok(Created { url, manage_token, share_path: header(&response, "flick-share-url") })
     }
 
     /// `HEAD`: the server's offset and length.
@@ -110,7 +123,8 @@ impl TusClient {
         let number = |name: &'static str| {
             header(&response, name).and_then(|v| v.parse::<u64>().ok()).ok_or(TusError::Missing(name))
         };
-        Ok(Head { offset: number("upload-offset")?, length: number("upload-length")? })
+        let index_offset = header(&response, "flick-index-offset").and_then(|v| v.parse().ok());
+        Ok(Head { offset: number("upload-offset")?, length: number("upload-length")?, index_offset })
     }
 
     /// `PATCH` one chunk at `offset`, with its sha1. A 409 (the server has more than we thought, e.g. a

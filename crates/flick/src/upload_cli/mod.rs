@@ -1,5 +1,12 @@
 //! `flick upload FILE...`: resumable uploads through the server's tus endpoint, with a progress bar,
 //! checksummed chunks, retries with backoff, and resumption when re-run on the same file.
+//!
+//! The share link is printed as soon as the upload exists: the video plays while it is still being sent. An MP4/MOV
+//! whose index (`moov`) sits after its media is sent index first (`Flick-Index-Offset`), so it can play from the
+//! first seconds that arrive; the server stores the file byte-identical either way. Chunks start small and grow with
+//! the measured throughput (about a second each), so what is sent becomes watchable soon.
+
+mod index;
 
 mod client;
 mod state;
@@ -8,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use backon::{ExponentialBuilder, Retryable};
+use flick_domain::layout::UploadLayout;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
@@ -89,7 +97,7 @@ fn report(options: &Options, o: &Outcome) {
         return;
     }
     let resumed = if o.resumed_from > 0 { format!(", resumed at byte {}", o.resumed_from) } else { String::new() };
-    println!("{}: {}", o.file, o.url);
+    // The link itself was printed when the upload was created.
     println!("  uploaded {} bytes in {:.1} s{resumed}; manage token: {}", o.bytes, o.upload_seconds, o.manage_token);
     if let Some(s) = o.playable_after_seconds {
         println!("  playable {s:.2} s after the upload ended");
@@ -107,9 +115,13 @@ async fn upload_one(client: &TusClient, options: &Options, path: &Path) -> Resul
 
     // Resume what the server still has of this very file; else start afresh.
     let mut start = None;
+    let mut share_path = None;
     if let Some(pending) = resume.get(&key).cloned() {
         match retrying(|| client.head(&pending.upload_url)).await {
-            Ok(head) if head.length == length => start = Some((pending, head.offset)),
+            Ok(head) if head.length == length => {
+                // The server's word on the order wins over what was remembered.
+                start = Some((Pending { index_offset: head.index_offset, ..pending }, head.offset));
+            }
             Ok(head) => return Err(UploadError::LengthMismatch { server: head.length, local: length }),
             Err(e) if e.is_gone() => {}
             Err(e) => return Err(e.into()),
@@ -118,8 +130,10 @@ async fn upload_one(client: &TusClient, options: &Options, path: &Path) -> Resul
     let (pending, resumed_from) = match start {
         Some(s) => s,
         None => {
-            let created = retrying(|| client.create(length, &name)).await?;
-            let pending = Pending { upload_url: created.url, manage_token: created.manage_token };
+            let index_offset = index_first(client, path, length).await;
+            let created = retrying(|| client.create(length, &name, index_offset)).await?;
+            share_path = created.share_path;
+            let pending = Pending { upload_url: created.url, manage_token: created.manage_token, index_offset };
             resume.set(key.clone(), pending.clone());
             if let Err(e) = resume.save(&state_file) {
                 eprintln!("flick upload: cannot save resume state in {}: {e}", state_file.display());
@@ -128,6 +142,17 @@ async fn upload_one(client: &TusClient, options: &Options, path: &Path) -> Resul
         }
     };
     let id = pending.upload_url.rsplit('/').next().unwrap_or_default().to_owned();
+    let share = format!("{}{}", client.base(), share_path.clone().unwrap_or_else(|| format!("/v/{id}")));
+    // The link works now: whoever gets it can watch while the rest is sent.
+    if options.json {
+        eprintln!("flick upload: {}: {share}", path.display());
+    } else {
+        println!("{}: {share}", path.display());
+    }
+    let layout = match pending.index_offset {
+        Some(m) => UploadLayout::index_first(length, m).unwrap_or_else(|| UploadLayout::in_order(length)),
+        None => UploadLayout::in_order(length),
+    };
 
     let bar = if options.json {
         ProgressBar::with_draw_target(Some(length), ProgressDrawTarget::hidden())
@@ -145,14 +170,25 @@ async fn upload_one(client: &TusClient, options: &Options, path: &Path) -> Resul
     let mut file = tokio::fs::File::open(path).await.map_err(read_err)?;
     let mut offset = resumed_from;
     let mut sent_since_start = 0u64;
-    let mut share_path = None;
+    let mut chunk_size = FIRST_CHUNK.min(options.chunk_bytes);
     while offset < length {
-        let size = options.chunk_bytes.min(length - offset);
-        let mut chunk = vec![0u8; usize::try_from(size).unwrap_or(usize::MAX)];
-        file.seek(std::io::SeekFrom::Start(offset)).await.map_err(read_err)?;
-        file.read_exact(&mut chunk).await.map_err(read_err)?;
+        // The index of an index-first upload goes alone, first: the video can be read as soon as it is in.
+        let size = if offset < layout.tail_len() {
+            (layout.tail_len() - offset).min(options.chunk_bytes)
+        } else {
+            chunk_size.min(length - offset)
+        };
+        let mut chunk = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+        for range in layout.file_ranges(offset, offset + size) {
+            let start = chunk.len();
+            chunk.resize(start + (range.end - range.start) as usize, 0);
+            file.seek(std::io::SeekFrom::Start(range.start)).await.map_err(read_err)?;
+            file.read_exact(&mut chunk[start..]).await.map_err(read_err)?;
+        }
         let url = pending.upload_url.clone();
+        let sent_at = Instant::now();
         let stored = retrying(|| client.patch(&url, offset, chunk.clone())).await?;
+        chunk_size = next_chunk_size(stored.offset.saturating_sub(offset), sent_at.elapsed(), options.chunk_bytes);
         sent_since_start += stored.offset.saturating_sub(offset);
         offset = stored.offset;
         share_path = stored.share_path.or(share_path);
@@ -183,6 +219,27 @@ async fn upload_one(client: &TusClient, options: &Options, path: &Path) -> Resul
         upload_seconds,
         playable_after_seconds,
     })
+}
+
+/// The first chunk of the media: small, so the first seconds of video arrive (and play) early.
+const FIRST_CHUNK: u64 = 1 << 20;
+/// The smallest chunk: below it, the requests' own cost dominates.
+const MIN_CHUNK: u64 = 256 << 10;
+
+/// The next chunk's size: about a second's worth at the throughput just measured, between [`MIN_CHUNK`] and `max`
+/// (a checksummed chunk counts only once all of it has arrived, so smaller chunks are watched sooner).
+fn next_chunk_size(sent: u64, took: Duration, max: u64) -> u64 {
+    let per_second = sent as f64 / took.as_secs_f64().max(0.001);
+    (per_second as u64).clamp(MIN_CHUNK.min(max), max)
+}
+
+/// Where to start an index-first upload of the file at `path`: the offset of its index when that comes after the
+/// media and the server takes an index that large; `None` to send it front to back.
+async fn index_first(client: &TusClient, path: &Path, length: u64) -> Option<u64> {
+    let max = client.config().await.ok()?.get("maxIndexBytes")?.as_u64()?;
+    let path = path.to_path_buf();
+    let found = tokio::task::spawn_blocking(move || index::index_after_media(&path, length)).await.ok()??;
+    (length - found <= max).then_some(found)
 }
 
 /// Polls the video until it is playable; returns the seconds since `ended`.

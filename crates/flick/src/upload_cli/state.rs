@@ -14,6 +14,9 @@ pub struct Pending {
     /// Absolute URL of the tus upload.
     pub upload_url: String,
     pub manage_token: String,
+    /// Sent index first: the file's bytes from here to the end went first (`Flick-Index-Offset`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index_offset: Option<u64>,
 }
 
 /// The state file's content: pending uploads keyed by server, file path, size and modification time.
@@ -58,14 +61,20 @@ impl ResumeState {
         self.uploads.remove(key);
     }
 
-    /// Writes the state file atomically (temporary file, then rename), so a kill never leaves it half-written.
+    /// Writes the state file atomically (temporary file, then rename), so a kill never leaves it half-written. It
+    /// holds manage tokens: only its owner may read it (0600, in a 0700 folder).
     pub fn save(&self, file: &Path) -> std::io::Result<()> {
+        use std::io::Write;
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
         if let Some(dir) = file.parent() {
-            std::fs::create_dir_all(dir)?;
+            std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
         }
         let temp = file.with_extension(format!("json.tmp-{}", std::process::id()));
         let bytes = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
-        std::fs::write(&temp, bytes)?;
+        let mut out = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&temp)?;
+        out.write_all(&bytes)?;
+        out.sync_all()?;
+        drop(out);
         std::fs::rename(&temp, file)
     }
 }
@@ -80,10 +89,13 @@ mod tests {
         let file = dir.path().join("a/uploads.json");
         assert!(ResumeState::load(&file).get("k").is_none());
         let mut s = ResumeState::default();
-        let p = Pending { upload_url: "http://x/api/uploads/1".into(), manage_token: "t".into() };
+        let p =
+            Pending { upload_url: "http://x/api/uploads/1".into(), manage_token: "t".into(), index_offset: Some(9) };
         s.set("k".into(), p.clone());
         s.save(&file).unwrap();
         assert_eq!(ResumeState::load(&file).get("k"), Some(&p));
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600, "tokens stay private");
         let f = dir.path().join("clip.mp4");
         std::fs::write(&f, b"one").unwrap();
         let k1 = key_of("http://s", &f, &std::fs::metadata(&f).unwrap());

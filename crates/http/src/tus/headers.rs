@@ -16,7 +16,7 @@ use crate::error::ApiError;
 /// The protocol version Flick speaks (and the only one).
 pub const TUS_VERSION: &str = "1.0.0";
 /// The extensions announced by `OPTIONS`.
-pub const TUS_EXTENSIONS: &str = "creation,creation-with-upload,termination,expiration,checksum";
+pub const TUS_EXTENSIONS: &str = "creation,creation-with-upload,termination,expiration,checksum,concatenation";
 /// The checksum algorithms accepted in `Upload-Checksum`.
 pub const TUS_CHECKSUMS: &str = "sha1,md5,sha256";
 /// The content type of every chunk.
@@ -35,9 +35,12 @@ pub const UPLOAD_DEFER_LENGTH: HeaderName = HeaderName::from_static("upload-defe
 pub const UPLOAD_METADATA: HeaderName = HeaderName::from_static("upload-metadata");
 pub const UPLOAD_EXPIRES: HeaderName = HeaderName::from_static("upload-expires");
 pub const UPLOAD_CHECKSUM: HeaderName = HeaderName::from_static("upload-checksum");
+pub const UPLOAD_CONCAT: HeaderName = HeaderName::from_static("upload-concat");
 pub const FLICK_MANAGE_TOKEN: HeaderName = HeaderName::from_static("flick-manage-token");
 pub const FLICK_SHARE_URL: HeaderName = HeaderName::from_static("flick-share-url");
 pub const FLICK_STATUS_URL: HeaderName = HeaderName::from_static("flick-status-url");
+/// Flick's extension at creation: the file's bytes from this offset to the end (its MP4 index) are sent first.
+pub const FLICK_INDEX_OFFSET: HeaderName = HeaderName::from_static("flick-index-offset");
 
 /// Middleware of the tus routes: every request but `OPTIONS` must say `Tus-Resumable: 1.0.0` (else 412), and
 /// every response says it too, errors included.
@@ -75,6 +78,21 @@ pub fn upload_length(headers: &HeaderMap) -> Result<u64, ApiError> {
 /// `Upload-Offset` (required on `PATCH`).
 pub fn upload_offset(headers: &HeaderMap) -> Result<u64, ApiError> {
     number(headers, &UPLOAD_OFFSET)?.ok_or_else(|| ApiError::BadRequest("Upload-Offset is required".into()))
+}
+
+/// `Flick-Index-Offset` at creation: where the first-sent tail starts in a file of `length` bytes. It must leave both
+/// parts non-empty and the tail no longer than `max_tail` (an MP4 index, not the media).
+pub fn index_offset(headers: &HeaderMap, length: u64, max_tail: u64) -> Result<Option<u64>, ApiError> {
+    let Some(m) = number(headers, &FLICK_INDEX_OFFSET)? else { return Ok(None) };
+    if m == 0 || m >= length {
+        return Err(ApiError::BadRequest(format!("Flick-Index-Offset must be between 1 and {}", length - 1)));
+    }
+    if length - m > max_tail {
+        return Err(ApiError::BadRequest(format!(
+            "the index sent first (from Flick-Index-Offset to the end) may be at most {max_tail} bytes"
+        )));
+    }
+    Ok(Some(m))
 }
 
 /// `Content-Length`, when the client sent one.
@@ -216,6 +234,15 @@ mod tests {
             assert!(upload_offset(&headers(&[("upload-offset", bad)])).is_err(), "{bad:?}");
         }
         assert!(upload_length(&headers(&[("upload-defer-length", "1")])).is_err());
+    }
+
+    #[test]
+    fn index_offsets_are_checked_against_the_length() {
+        assert_eq!(index_offset(&HeaderMap::new(), 100, 50).unwrap(), None);
+        assert_eq!(index_offset(&headers(&[("flick-index-offset", "80")]), 100, 50).unwrap(), Some(80));
+        for bad in ["0", "100", "101", "10", "-1", "x"] {
+            assert!(index_offset(&headers(&[("flick-index-offset", bad)]), 100, 50).is_err(), "{bad}");
+        }
     }
 
     #[test]

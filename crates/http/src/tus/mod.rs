@@ -1,25 +1,31 @@
 //! Resumable uploads: the tus 1.0.0 protocol at `/api/uploads` (core, `creation`, `creation-with-upload`,
-//! `termination`, `expiration`, `checksum`).
+//! `termination`, `expiration`, `checksum`, `concatenation`), plus Flick's index-first extension
+//! (`Flick-Index-Offset`).
 //!
-//! An upload's id is its video's id. Bytes go to a partial file in the scratch folder, or, when API nodes share a
-//! bucket, to one object per chunk (see [`staged`]); they are durable before the offset is recorded in the
-//! [`UploadRepo`](flick_domain::ports::UploadRepo). When the last byte arrives the upload becomes a video exactly as
-//! after `POST /api/upload`. One request writes to an upload at a time (on any node): a second one gets 423 Locked.
+//! An upload's id is its video's id, and the video exists from the upload's creation (status `uploading`): its share
+//! link works at once, and it plays as soon as enough of it has arrived. The protocol is written once here, over the
+//! [`UploadSpool`](flick_domain::ports::UploadSpool) that keeps the bytes (this machine's disk, or parts staged in the
+//! bucket). Bytes are durable before the offset that counts them is recorded, during a request as well as at its
+//! end, so whoever follows the upload sees them early. One request writes to an upload at a time (on any node): a
+//! second one gets 423 Locked.
+//!
+//! - [`handlers`]: the requests; [`lookup`]: locks, finding an upload, where it stands; [`receive`]: a request body into the spool, with the first-bytes checks;
+//!   [`complete`]: the last byte (the file becomes `raw/{id}` and the video is processed); [`concat`]: parts joined.
 
+mod complete;
+mod concat;
 mod handlers;
 mod headers;
-mod partial;
-mod staged;
+mod lookup;
+mod receive;
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{options, post};
 use chrono::Utc;
-use flick_domain::VideoId;
+use flick_domain::UPLOAD_ABANDONED;
 
 use crate::state::AppState;
 
@@ -36,34 +42,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .layer(axum::middleware::from_fn(headers::tus_resumable))
 }
 
-/// The uploads some request is writing to (or deleting) right now.
-#[derive(Clone, Default)]
-pub struct UploadLocks(Arc<Mutex<HashSet<VideoId>>>);
-
-/// Holds an upload's lock until dropped.
-pub struct UploadGuard {
-    locks: UploadLocks,
-    id: VideoId,
-}
-
-impl UploadLocks {
-    /// Takes the upload's lock, or `None` when another request holds it (it is never waited for: a client
-    /// whose previous request is still being read would otherwise queue behind itself).
-    pub fn try_lock(&self, id: VideoId) -> Option<UploadGuard> {
-        let mut held = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        held.insert(id).then(|| UploadGuard { locks: self.clone(), id })
-    }
-}
-
-impl Drop for UploadGuard {
-    fn drop(&mut self) {
-        let mut held = self.locks.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        held.remove(&self.id);
-    }
-}
-
-/// Deletes unfinished uploads whose expiry has passed (record and bytes); returns how many.
-/// Uploads being written to are left for the next sweep (their writer extends the expiry anyway).
+/// Ends unfinished uploads whose expiry has passed (their videos turn `upload_abandoned`, their bytes go); returns
+/// how many. Uploads being written to are left for the next sweep (their writer extends the expiry anyway).
 pub async fn sweep_expired_uploads(state: &AppState) -> usize {
     let expired = match state.uploads.expired_uploads(Utc::now()).await {
         Ok(ids) => ids,
@@ -74,31 +54,38 @@ pub async fn sweep_expired_uploads(state: &AppState) -> usize {
     };
     let mut removed = 0;
     for id in expired {
-        let Ok(_guard) = handlers::lock(state, id).await else { continue };
+        let Ok(_guard) = lookup::lock(state, id).await else { continue };
         // Re-read under the lock: a PATCH may have extended it since the listing.
-        match state.uploads.get_upload(id).await {
-            Ok(Some(u)) if u.expires_at <= Utc::now() => {}
+        let upload = match state.uploads.get_upload(id).await {
+            Ok(Some(u)) if u.expires_at <= Utc::now() => u,
             _ => continue,
-        }
-        match handlers::remove_upload(state, id).await {
+        };
+        let ended = if upload.partial {
+            crate::lifecycle::remove_upload(state, id).await
+        } else {
+            crate::lifecycle::end_upload(state, id, UPLOAD_ABANDONED, ABANDONED_MESSAGE).await
+        };
+        match ended {
             Ok(()) => {
-                tracing::info!(video_id = %id, "expired upload deleted");
+                tracing::info!(video_id = %id, "expired upload ended");
                 removed += 1;
             }
-            Err(e) => tracing::warn!(video_id = %id, error = %e, "cannot delete an expired upload"),
+            Err(e) => tracing::warn!(video_id = %id, error = %e, "cannot end an expired upload"),
         }
     }
     removed
 }
 
-/// Deletes partial upload files that no upload record owns (a crash between creating the file and the
-/// record). Call at start-up, before requests are served.
+/// What the uploader reads about an upload that ended before its last byte.
+const ABANDONED_MESSAGE: &str = "The upload was cancelled or abandoned before it was complete.";
+
+/// Deletes spooled upload bytes that no upload record owns (a crash between creating the bytes and the record).
+/// Call at start-up, before requests are served, and only when no other process shares the spool.
 pub async fn remove_orphan_partial_uploads(state: &AppState) -> usize {
-    let Ok(mut entries) = tokio::fs::read_dir(&state.scratch_dir).await else { return 0 };
+    let Ok(ids) = state.spool.list().await else { return 0 };
     let mut removed = 0;
-    while let Ok(Some(entry)) = entries.next_entry().await {
-        let Some(id) = entry.file_name().to_str().and_then(partial::id_of) else { continue };
-        if matches!(state.uploads.upload_exists(id).await, Ok(false)) && partial::remove(&entry.path()).await.is_ok() {
+    for id in ids {
+        if matches!(state.uploads.upload_exists(id).await, Ok(false)) && state.spool.remove(id).await.is_ok() {
             removed += 1;
         }
     }
@@ -124,18 +111,6 @@ pub async fn run_upload_sweeper(state: AppState) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn one_writer_at_a_time() {
-        let locks = UploadLocks::default();
-        let id = VideoId::new();
-        let guard = locks.try_lock(id);
-        assert!(guard.is_some());
-        assert!(locks.try_lock(id).is_none());
-        assert!(locks.try_lock(VideoId::new()).is_some());
-        drop(guard);
-        assert!(locks.try_lock(id).is_some());
-    }
 
     #[test]
     fn sweep_interval_follows_the_ttl() {

@@ -8,6 +8,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use flick_media::Tools;
+use flick_packaging::playlist::Segment;
 
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
@@ -81,9 +82,9 @@ pub fn stored_size(path: &Path) -> (u32, u32) {
 }
 
 /// The segments ffmpeg listed in an output directory.
-pub fn read_playlist(dir: &Path) -> Vec<flick_media::Segment> {
+pub fn read_playlist(dir: &Path) -> Vec<Segment> {
     let text = std::fs::read_to_string(dir.join(flick_media::FFMPEG_PLAYLIST)).expect("ffmpeg.m3u8");
-    flick_media::parse_media_playlist(&text).expect("valid playlist")
+    flick_packaging::playlist::parse_media(&text).expect("valid playlist")
 }
 
 /// The first H.264 SPS in an Annex B stream: (profile_idc, constraint flags, level_idc).
@@ -116,4 +117,50 @@ pub fn stream_field(path: &Path, select: &str, entries: &str) -> String {
         .output()
         .expect("ffprobe");
     first_line(&out.stdout)
+}
+
+/// A file's bytes as an upload arriving in `chunk`-byte pieces, `pause` apart.
+pub fn trickle(path: &Path, chunk: usize, pause: std::time::Duration) -> flick_domain::ports::ByteStream {
+    let bytes = bytes::Bytes::from(std::fs::read(path).expect("fixture"));
+    let pieces: Vec<bytes::Bytes> =
+        (0..bytes.len()).step_by(chunk.max(1)).map(|at| bytes.slice(at..(at + chunk).min(bytes.len()))).collect();
+    Box::pin(futures_util::StreamExt::then(futures_util::stream::iter(pieces), move |piece| async move {
+        tokio::time::sleep(pause).await;
+        Ok(piece)
+    }))
+}
+
+/// The index of an MP4/MOV file, found by the box scanner over the whole file and parsed.
+pub fn movie_of(path: &Path) -> flick_packaging::mp4::Movie {
+    use flick_packaging::mp4::{BoxScanner, Limits, ScanState, parse_movie};
+    let bytes = std::fs::read(path).expect("fixture");
+    let len = bytes.len() as u64;
+    let mut scanner = BoxScanner::new(len);
+    while let Some((at, n)) = scanner.wants() {
+        scanner.feed(&bytes[at as usize..at as usize + n]).expect("box headers");
+    }
+    let ScanState::Found { moov, .. } = scanner.state() else { panic!("{}: no moov", path.display()) };
+    let index = &bytes[moov.offset as usize..moov.end() as usize];
+    parse_movie(index, moov.offset, len, &Limits::default()).expect("a readable index")
+}
+
+/// Processes (of anyone) named ffmpeg or ffprobe whose command line mentions `needle` (a work
+/// folder of one test): with their pids, to check later that they are gone (not even a zombie).
+pub fn tools_mentioning(needle: &str) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(cmd) = std::fs::read(format!("/proc/{pid}/cmdline")) else { continue };
+        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+        let tool = cmd.split(' ').next().unwrap_or("");
+        if (tool.ends_with("ffmpeg") || tool.ends_with("ffprobe")) && cmd.contains(needle) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// Whether a process still exists, as a zombie included.
+pub fn alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
 }

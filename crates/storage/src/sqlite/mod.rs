@@ -1,21 +1,23 @@
-//! The SQLite adapter: one database file holds the video records ([`Repo`](flick_domain::ports::Repo)),
-//! the uploads in progress ([`UploadRepo`](flick_domain::ports::UploadRepo)) and the job queue
-//! ([`JobQueue`](flick_domain::ports::JobQueue)), behind one connection pool.
+//! SQLite: one database file holds the video records, the uploads in progress and the job queue, behind one
+//! connection pool, for one Flick process. [`SqliteDb`] is the shared adapter ([`SqlDb`]) on SQLite's `Engine`.
 
-mod queue;
-mod repo;
-mod uploads;
-
-use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use tokio::sync::Notify;
+use flick_domain::VideoId;
+use flick_domain::ports::{RepoError, UploadWriteLock};
+use futures_util::future::BoxFuture;
+use sqlx::Sqlite;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+use crate::database::{Backend, OpenError};
 pub use crate::queue_settings::QueueSettings;
+use crate::sql::wake::Wakers;
+use crate::sql::{Channel, Engine, SqlDb};
+
+/// The SQLite database behind Flick's records and job queue. Cheap to clone: clones share the pool.
+pub type SqliteDb = SqlDb<Sqlite>;
 
 /// Migrations embedded at build time from `migrations/sqlite/`.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -26,35 +28,46 @@ const MAX_CONNECTIONS: u32 = 4;
 /// How long a statement waits for another connection's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Why the database could not be opened.
-#[derive(Debug, thiserror::Error)]
-pub enum OpenError {
-    #[error("invalid database url {url:?}: {reason}")]
-    Url { url: String, reason: String },
-    #[error("cannot create the database directory {}: {source}", path.display())]
-    CreateDir { path: PathBuf, source: std::io::Error },
-    #[error("cannot open the database: {0}")]
-    Connect(#[source] sqlx::Error),
-    #[error("cannot migrate the database: {0}")]
-    Migrate(#[source] sqlx::migrate::MigrateError),
-}
+/// The statement's clock reading in unix milliseconds ('subsec', SQLite 3.42+, keeps its milliseconds).
+const NOW_MS: &str = "CAST(round(unixepoch('subsec') * 1000) AS INTEGER)";
 
-/// The SQLite database behind Flick's records and job queue. Cheap to clone: clones share the pool.
-#[derive(Clone)]
-pub struct SqliteDb {
-    pool: SqlitePool,
-    /// Woken when a job may have become claimable, so in-process workers claim at once.
-    work: Arc<Notify>,
-    settings: QueueSettings,
-}
+impl Engine for Sqlite {
+    const BACKEND: Backend = Backend::Sqlite;
+    type Parts = ();
+    type Stamp = i64;
+    const NOW: &'static str = NOW_MS;
+    const NOW_MS: &'static str = NOW_MS;
+    const GREATEST: &'static str = "max";
+    const INSERTION_ORDER: &'static str = "rowid";
+    // One writer at a time: a claim never meets a row another claim holds.
+    const SKIP_LOCKED: &'static str = "";
 
-impl std::fmt::Debug for SqliteDb {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteDb").field("settings", &self.settings).finish_non_exhaustive()
+    fn ms(n: u8) -> String {
+        format!("${n}")
+    }
+
+    fn ms_until(expr: &str) -> String {
+        format!("({expr} - {NOW_MS})")
+    }
+
+    /// Nothing to announce: a SQLite database serves one process, whose own waiters are woken directly.
+    fn announcing(_: &(), statement: &str, _: Channel) -> String {
+        statement.to_owned()
+    }
+
+    fn try_lock_upload(_: &SqliteDb, _: VideoId) -> BoxFuture<'_, Result<Option<UploadWriteLock>, RepoError>> {
+        // Nothing to hold: a SQLite database is taken to serve a single API process, whose requests the HTTP layer's
+        // process-local lock already keeps apart. This is no lock between processes: API processes sharing one SQLite
+        // file would need one of their own (a PostgreSQL database gives one).
+        Box::pin(async { Ok(Some(UploadWriteLock::new(()))) })
+    }
+
+    fn close(_: &()) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
     }
 }
 
-impl SqliteDb {
+impl SqlDb<Sqlite> {
     /// Opens (creating if missing) the database at `url`, e.g. `sqlite://./data/flick.db`,
     /// with the default [`QueueSettings`], and applies pending migrations.
     pub async fn open(url: &str) -> Result<SqliteDb, OpenError> {
@@ -64,7 +77,6 @@ impl SqliteDb {
     /// Like [`SqliteDb::open`], with the job queue's retry settings: a [`QueueSettings`], or just
     /// `max_attempts` as a `u32` (default backoff).
     pub async fn open_with(url: &str, settings: impl Into<QueueSettings>) -> Result<SqliteDb, OpenError> {
-        let settings = settings.into();
         // sqlx would take any other string for a file name ("postgres://x" makes a "postgres:" directory).
         if !url.starts_with("sqlite:") {
             return Err(OpenError::Url { url: url.to_owned(), reason: "not a sqlite: URL".into() });
@@ -93,30 +105,8 @@ impl SqliteDb {
             .map_err(OpenError::Connect)?;
         MIGRATOR.run(&pool).await.map_err(OpenError::Migrate)?;
         tracing::info!(file = %file.display(), "metadata database open");
-
-        let settings = QueueSettings { max_attempts: settings.max_attempts.max(1), ..settings };
-        Ok(SqliteDb { pool, work: Arc::new(Notify::new()), settings })
+        Ok(SqlDb::new(pool, Arc::new(Wakers::default()), settings.into(), ()))
     }
-
-    /// Closes every connection (waiting for those in use); the database file stays consistent.
-    pub async fn close(&self) {
-        self.pool.close().await;
-    }
-
-    /// The queue settings in force.
-    pub fn queue_settings(&self) -> QueueSettings {
-        self.settings
-    }
-}
-
-/// Now, as stored: unix milliseconds.
-fn now_ms() -> i64 {
-    Utc::now().timestamp_millis()
-}
-
-/// A duration in milliseconds, saturating (a lease or backoff of ~292 million years is plenty).
-fn duration_ms(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]
@@ -124,6 +114,7 @@ mod tests {
     use sqlx::Row;
 
     use super::*;
+    use crate::Database;
 
     #[tokio::test]
     async fn open_creates_the_directory_and_sets_durable_pragmas() {
@@ -151,6 +142,16 @@ mod tests {
         // Zero attempts would mean a job never runs; one is the least.
         let db = SqliteDb::open_with(&format!("sqlite://{}/g.db", dir.path().display()), 0u32).await.unwrap();
         assert_eq!(db.queue_settings().max_attempts, 1);
+    }
+
+    #[tokio::test]
+    async fn the_clock_reads_milliseconds() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = SqliteDb::open(&format!("sqlite://{}/f.db", dir.path().display())).await.unwrap();
+        let before = chrono::Utc::now().timestamp_millis();
+        let now: i64 = sqlx::query_scalar(&format!("SELECT {NOW_MS}")).fetch_one(&db.pool).await.unwrap();
+        let after = chrono::Utc::now().timestamp_millis();
+        assert!(before <= now && now <= after, "{before} <= {now} <= {after}");
     }
 
     #[test]

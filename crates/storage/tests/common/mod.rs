@@ -6,6 +6,8 @@
 
 #![allow(dead_code)]
 
+use std::sync::Arc;
+
 use flick_storage::{Backend, Database, QueueSettings, open_database};
 use sqlx::Connection;
 use tempfile::TempDir;
@@ -74,13 +76,16 @@ pub fn with_database(url: &str, name: &str) -> String {
     out
 }
 
+/// An open database of either kind.
+pub type Db = Arc<dyn Database>;
+
 /// A fresh database with default settings; keep the guard alive as long as the database.
-pub async fn fresh_db() -> (Fresh, Database) {
+pub async fn fresh_db() -> (Fresh, Db) {
     fresh_db_with(QueueSettings::default()).await
 }
 
 /// A fresh database with the given queue settings.
-pub async fn fresh_db_with(settings: QueueSettings) -> (Fresh, Database) {
+pub async fn fresh_db_with(settings: QueueSettings) -> (Fresh, Db) {
     let fresh = fresh_url().await;
     let db = open_database(&fresh.url, settings).await.unwrap();
     assert_eq!(db.backend(), backend());

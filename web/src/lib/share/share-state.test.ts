@@ -4,26 +4,45 @@ import {
   canPlay,
   GONE_MESSAGE,
   initialView,
+  listPollDelay,
   nextPollDelay,
+  POLL_LIST_MS,
   POLL_PREPARING_MS,
   POLL_PROCESSING_MS,
   POLL_RETRY_MS,
+  POLL_UPLOADING_MS,
   reduce,
   viewOfVideo,
   type ShareView,
 } from './share-state';
 
 describe('viewOfVideo', () => {
-  it('processing and not playable → Preparing…', () => {
-    const v = viewOfVideo(video({ status: 'processing', playable: false, progress: 0.1 }));
-    expect(v.kind).toBe('preparing');
-    expect(v.kind === 'preparing' && v.label).toBe('Preparing…');
+  it('uploading, nothing to play yet → “Uploading 43 %” from the bytes received', () => {
+    const v = viewOfVideo(video({ status: 'uploading', playable: false, receivedBytes: 430, sizeBytes: 1000, progress: 0.9 }));
+    expect(v).toMatchObject({ kind: 'waiting', stage: 'uploading', percent: 43, label: 'Uploading 43 %' });
     expect(canPlay(v)).toBe(false);
   });
 
-  it('processing and playable → the player, with “Playable — still processing 40%”', () => {
+  it('uploading and playable → the player, with “Still uploading — 43 % received”', () => {
+    const v = viewOfVideo(video({ status: 'uploading', playable: true, playableSeconds: 6, receivedBytes: 43, sizeBytes: 100 }));
+    expect(v).toMatchObject({ kind: 'playable', stage: 'uploading', label: 'Still uploading — 43 % received' });
+    expect(canPlay(v)).toBe(true);
+  });
+
+  it('uploading without a byte count yet reads 0 %', () => {
+    expect(viewOfVideo(video({ status: 'uploading', receivedBytes: undefined })).kind === 'waiting').toBe(true);
+    expect(viewOfVideo(video({ status: 'uploading', receivedBytes: null, sizeBytes: 0 }))).toMatchObject({ percent: 0, label: 'Uploading 0 %' });
+  });
+
+  it('processing and not playable → “Processing 40 %”', () => {
+    const v = viewOfVideo(video({ status: 'processing', playable: false, progress: 0.404 }));
+    expect(v).toMatchObject({ kind: 'waiting', stage: 'processing', label: 'Processing 40 %' });
+    expect(canPlay(v)).toBe(false);
+  });
+
+  it('processing and playable → the player, with “Playable — still processing 40 %”', () => {
     const v = viewOfVideo(video({ status: 'processing', playable: true, progress: 0.404 }));
-    expect(v).toMatchObject({ kind: 'playable', percent: 40, label: 'Playable — still processing 40%' });
+    expect(v).toMatchObject({ kind: 'playable', stage: 'processing', percent: 40, label: 'Playable — still processing 40 %' });
     expect(canPlay(v)).toBe(true);
   });
 
@@ -37,10 +56,15 @@ describe('viewOfVideo', () => {
     expect(viewOfVideo(video({ status: 'ready', playable: false })).kind).toBe('ready');
   });
 
-  it("error → the reason instead of a player", () => {
+  it('error → the reason instead of a player', () => {
     const v = viewOfVideo(video({ status: 'error', playable: true, error: { code: 'probe_failed', message: 'Not a video we can read.' } }));
     expect(v).toMatchObject({ kind: 'error', message: 'Not a video we can read.' });
     expect(canPlay(v)).toBe(false);
+  });
+
+  it('an abandoned upload says so in plain words', () => {
+    const v = viewOfVideo(video({ status: 'error', error: { code: 'upload_abandoned', message: 'upload_abandoned' } }));
+    expect(v).toMatchObject({ kind: 'error', message: 'The upload was cancelled or abandoned.' });
   });
 
   it('error without a reason still says something', () => {
@@ -55,8 +79,8 @@ describe('reduce', () => {
     expect(GONE_MESSAGE).toBe('This video does not exist or was deleted.');
   });
 
-  it('a video deleted while watching becomes gone', () => {
-    const playing = viewOfVideo(video({ playable: true, progress: 0.5 }));
+  it('a video deleted while watching (or its upload abandoned) becomes gone', () => {
+    const playing = viewOfVideo(video({ status: 'uploading', playable: true, receivedBytes: 10 }));
     expect(reduce(playing, { type: 'not_found' }).kind).toBe('gone');
   });
 
@@ -79,26 +103,30 @@ describe('reduce', () => {
     expect(reduce(gone, { type: 'failed', message: 'x' })).toBe(gone);
   });
 
-  it('walks the whole life of an upload', () => {
+  it('walks the whole life of a video watched while it uploads', () => {
     const steps = [
-      video({ playable: false, progress: 0 }),
-      video({ playable: true, progress: 0.2 }),
-      video({ playable: true, progress: 0.7 }),
+      video({ status: 'uploading', playable: false, receivedBytes: 0, sizeBytes: 100 }),
+      video({ status: 'uploading', playable: true, receivedBytes: 20, sizeBytes: 100 }),
+      video({ status: 'uploading', playable: true, receivedBytes: 100, sizeBytes: 100 }),
+      video({ status: 'processing', playable: true, progress: 0.7 }),
       video({ status: 'ready', playable: true, progress: 1 }),
     ];
     let view: ShareView = initialView;
     const seen: string[] = [];
     for (const v of steps) {
       view = reduce(view, { type: 'status', video: v });
-      seen.push(view.kind === 'playable' ? view.label : view.kind);
+      seen.push('label' in view ? view.label : view.kind);
     }
-    expect(seen).toEqual(['preparing', 'Playable — still processing 20%', 'Playable — still processing 70%', 'ready']);
+    expect(seen).toEqual(['Uploading 0 %', 'Still uploading — 20 % received', 'Still uploading — 100 % received', 'Playable — still processing 70 %', 'ready']);
   });
 });
 
 describe('nextPollDelay', () => {
-  it('polls fast until playable, then slower until done, then stops', () => {
+  it('about every second while uploading, fast until playable, slower until done, then stops', () => {
     expect(nextPollDelay(initialView)).toBe(0);
+    expect(POLL_UPLOADING_MS).toBe(1000);
+    expect(nextPollDelay(viewOfVideo(video({ status: 'uploading', playable: false })))).toBe(POLL_UPLOADING_MS);
+    expect(nextPollDelay(viewOfVideo(video({ status: 'uploading', playable: true })))).toBe(POLL_UPLOADING_MS);
     expect(nextPollDelay(viewOfVideo(video({ playable: false })))).toBe(POLL_PREPARING_MS);
     expect(POLL_PREPARING_MS).toBe(300);
     expect(nextPollDelay(viewOfVideo(video({ playable: true })))).toBe(POLL_PROCESSING_MS);
@@ -110,7 +138,16 @@ describe('nextPollDelay', () => {
 
   it('backs off while the server cannot be reached', () => {
     expect(nextPollDelay({ kind: 'unreachable', message: 'x' })).toBe(POLL_RETRY_MS);
-    const warned = reduce(viewOfVideo(video({ playable: false })), { type: 'failed', message: 'x' });
+    const warned = reduce(viewOfVideo(video({ status: 'uploading', playable: false })), { type: 'failed', message: 'x' });
     expect(nextPollDelay(warned)).toBe(POLL_RETRY_MS);
+  });
+
+  it('rows of My videos ask every few seconds until the video is done', () => {
+    expect(listPollDelay(initialView)).toBe(0);
+    expect(listPollDelay(viewOfVideo(video({ status: 'uploading' })))).toBe(POLL_LIST_MS);
+    expect(listPollDelay(viewOfVideo(video({ playable: true })))).toBe(POLL_LIST_MS);
+    expect(listPollDelay({ kind: 'unreachable', message: 'x' })).toBe(POLL_LIST_MS);
+    expect(listPollDelay(viewOfVideo(video({ status: 'ready' })))).toBeNull();
+    expect(listPollDelay(viewOfVideo(video({ status: 'error' })))).toBeNull();
   });
 });

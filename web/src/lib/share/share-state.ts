@@ -1,47 +1,53 @@
-// The share page's state machine: what the status API says → what the page shows, and when to ask again.
+// A video's status, as pages show it: status JSON → loading / waiting / playable / ready / error / gone,
+// and when to ask again. The share page and the rows of "My videos" read the same states.
 
-import type { Video } from '../api';
-import { toPercent } from '../format';
+import { ABANDONED_MESSAGE, UPLOAD_ABANDONED, type Video } from '../api';
+import { formatPercent, receivedPercent, toPercent } from '../format';
 
 export type ShareEvent =
   | { type: 'status'; video: Video }
   | { type: 'not_found' }
   | { type: 'failed'; message: string };
 
+/** What is still going on: the bytes are arriving, or the video is being processed. */
+export type Stage = 'uploading' | 'processing';
+
 export type ShareView =
   | { kind: 'loading' }
   | { kind: 'gone'; message: string }
   /** No answer yet and the server cannot be reached. */
   | { kind: 'unreachable'; message: string }
-  /** Processing, nothing to play yet. */
-  | { kind: 'preparing'; video: Video; label: string; warning: string | null }
-  /** Processing, and playback can start at 0:00. */
-  | { kind: 'playable'; video: Video; percent: number; label: string; warning: string | null }
+  /** Nothing to play yet: “Uploading 43 %” (received) or “Processing 40 %”. */
+  | { kind: 'waiting'; stage: Stage; video: Video; percent: number; label: string; warning: string | null }
+  /** Playback can start at 0:00 while the upload or the processing goes on. */
+  | { kind: 'playable'; stage: Stage; video: Video; percent: number; label: string; warning: string | null }
   | { kind: 'ready'; video: Video; warning: string | null }
-  /** Processing failed: the reason replaces the player. */
+  /** Processing failed (or the upload was abandoned): the reason replaces the player. */
   | { kind: 'error'; video: Video; message: string };
 
 export const GONE_MESSAGE = 'This video does not exist or was deleted.';
-export const PREPARING_LABEL = 'Preparing…';
 const DEFAULT_ERROR = 'This video could not be processed.';
 
 export const initialView: ShareView = { kind: 'loading' };
 
-export function playableLabel(percent: number): string {
-  return `Playable — still processing ${percent}%`;
+/** The one line that says what is going on, for the stage (nothing to play yet) or under the player. */
+export function stageLabel(stage: Stage, playable: boolean, percent: number): string {
+  const p = formatPercent(percent);
+  if (stage === 'uploading') return playable ? `Still uploading — ${p} received` : `Uploading ${p}`;
+  return playable ? `Playable — still processing ${p}` : `Processing ${p}`;
 }
 
 /** The view for a status answer. */
 export function viewOfVideo(video: Video): ShareView {
   if (video.status === 'error') {
-    return { kind: 'error', video, message: video.error?.message || DEFAULT_ERROR };
+    const message = video.error?.code === UPLOAD_ABANDONED ? ABANDONED_MESSAGE : video.error?.message || DEFAULT_ERROR;
+    return { kind: 'error', video, message };
   }
   if (video.status === 'ready') return { kind: 'ready', video, warning: null };
-  if (video.playable) {
-    const percent = toPercent(video.progress);
-    return { kind: 'playable', video, percent, label: playableLabel(percent), warning: null };
-  }
-  return { kind: 'preparing', video, label: PREPARING_LABEL, warning: null };
+  const stage: Stage = video.status === 'uploading' ? 'uploading' : 'processing';
+  const percent = stage === 'uploading' ? receivedPercent(video.receivedBytes, video.sizeBytes) : toPercent(video.progress);
+  const kind = video.playable ? 'playable' : 'waiting';
+  return { kind, stage, video, percent, label: stageLabel(stage, video.playable, percent), warning: null };
 }
 
 /** The next view, from the previous one and what just happened. */
@@ -53,7 +59,7 @@ export function reduce(prev: ShareView, event: ShareEvent): ShareView {
       return { kind: 'gone', message: GONE_MESSAGE };
     case 'failed':
       // A hiccup while we already know the video: keep showing it (playback goes on), say so quietly.
-      if (prev.kind === 'preparing' || prev.kind === 'playable' || prev.kind === 'ready') {
+      if (prev.kind === 'waiting' || prev.kind === 'playable' || prev.kind === 'ready') {
         return { ...prev, warning: event.message };
       }
       if (prev.kind === 'error' || prev.kind === 'gone') return prev;
@@ -61,23 +67,46 @@ export function reduce(prev: ShareView, event: ShareEvent): ShareView {
   }
 }
 
+/** The status while bytes arrive: about once a second, so the percent and the player keep up. */
+export const POLL_UPLOADING_MS = 1000;
+/** Processing, nothing to play yet: the first segment is about a second away. */
 export const POLL_PREPARING_MS = 300;
 export const POLL_PROCESSING_MS = 2000;
 export const POLL_RETRY_MS = 3000;
+/** A row of "My videos" needs less. */
+export const POLL_LIST_MS = 3000;
 
-/** Milliseconds until the status is asked again, or `null` to stop. */
+/** Milliseconds until the share page asks again, or `null` to stop. */
 export function nextPollDelay(view: ShareView): number | null {
   switch (view.kind) {
     case 'loading':
       return 0;
-    case 'preparing':
-      return view.warning ? POLL_RETRY_MS : POLL_PREPARING_MS;
+    case 'waiting':
     case 'playable':
-      return view.warning ? POLL_RETRY_MS : POLL_PROCESSING_MS;
+      if (view.warning) return POLL_RETRY_MS;
+      if (view.stage === 'uploading') return POLL_UPLOADING_MS;
+      return view.kind === 'waiting' ? POLL_PREPARING_MS : POLL_PROCESSING_MS;
     case 'unreachable':
       return POLL_RETRY_MS;
     case 'ready':
       return view.warning ? POLL_RETRY_MS : null;
+    case 'gone':
+    case 'error':
+      return null;
+  }
+}
+
+/** Milliseconds until a row of "My videos" asks again, or `null` to stop. */
+export function listPollDelay(view: ShareView): number | null {
+  switch (view.kind) {
+    case 'loading':
+      return 0;
+    case 'waiting':
+    case 'playable':
+    case 'unreachable':
+      return POLL_LIST_MS;
+    case 'ready':
+      return view.warning ? POLL_LIST_MS : null;
     case 'gone':
     case 'error':
       return null;

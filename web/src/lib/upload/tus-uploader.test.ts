@@ -3,9 +3,21 @@
 
 import { describe, expect, it, vi } from 'vitest';
 import type { HttpRequest, HttpResponse, HttpStack, PreviousUpload } from 'tus-js-client';
-import { ApiError, NetworkError } from '../api';
+import { ABANDONED_MESSAGE, ApiError, NetworkError } from '../api';
 import { MemoryStorage } from '../test-utils';
-import { chooseResume, ManageTokenStore, resolveLocation, resultOf, shouldRetry, toUploadError, TOKEN_KEY_PREFIX, TusUploader, uploadIdOf } from './tus-uploader';
+import {
+  chooseResume,
+  fingerprintOf,
+  ManageTokenStore,
+  resolveLocation,
+  resultOf,
+  retryReasonOf,
+  shouldRetry,
+  toUploadError,
+  TOKEN_KEY_PREFIX,
+  TusUploader,
+  uploadIdOf,
+} from './tus-uploader';
 import type { UploadCallbacks } from './uploader';
 
 const ORIGIN = 'http://127.0.0.1:8080';
@@ -14,12 +26,17 @@ interface ServerUpload {
   length: number;
   offset: number;
   metadata: string;
+  /** `Flick-Index-Offset` of the POST, if any. */
+  indexOffset: string | undefined;
+  /** The bytes received, in the order they came. */
+  bytes: Uint8Array;
 }
 
 interface Seen {
   method: string;
   url: string;
   offset?: number;
+  indexOffset?: string;
 }
 
 /** A tus 1.0.0 server in memory, with ways to break the connection. */
@@ -31,6 +48,9 @@ class FakeTusServer implements HttpStack {
   onPatch: (n: number, offset: number, size: number) => { kind: 'drop'; keep: number } | { kind: 'hang'; keep: number } | { kind: 'answer'; status: number; body: string } | null = () => null;
   patches = 0;
   createStatus: { status: number; body: string } | null = null;
+  deleteStatus = 204;
+  /** Sends `Flick-Share-Url` with the POST's 201. */
+  shareUrls = true;
 
   getName() {
     return 'fake';
@@ -57,9 +77,10 @@ class FakeTusServer implements HttpStack {
       send: (body: unknown) =>
         new Promise<HttpResponse>((resolve, reject) => {
           rejectHang = reject;
-          queueMicrotask(() => {
+          const bytes = body instanceof Blob ? body.arrayBuffer().then((b) => new Uint8Array(b)) : Promise.resolve(null);
+          void bytes.then((data) => {
             try {
-              const out = this.handle(method, url, headers, body as Blob | null, progress);
+              const out = this.handle(method, url, headers, data, progress);
               if (out === 'drop') reject(new Error('network'));
               else if (out !== 'hang') resolve(out);
             } catch (e) {
@@ -71,38 +92,53 @@ class FakeTusServer implements HttpStack {
     return request;
   }
 
-  private handle(method: string, url: string, headers: Record<string, string>, body: Blob | null, progress: (n: number) => void): HttpResponse | 'drop' | 'hang' {
+  private handle(method: string, url: string, headers: Record<string, string>, body: Uint8Array | null, progress: (n: number) => void): HttpResponse | 'drop' | 'hang' {
     const path = new URL(url, ORIGIN).pathname;
     const offsetHeader = headers['upload-offset'];
-    this.seen.push({ method, url: path, ...(offsetHeader !== undefined ? { offset: Number(offsetHeader) } : {}) });
+    const indexOffset = headers['flick-index-offset'];
+    this.seen.push({
+      method,
+      url: path,
+      ...(offsetHeader !== undefined ? { offset: Number(offsetHeader) } : {}),
+      ...(indexOffset !== undefined ? { indexOffset } : {}),
+    });
     if (headers['tus-resumable'] !== '1.0.0') return response(412, {});
     if (method === 'POST' && path === '/api/uploads') {
       if (this.createStatus) return response(this.createStatus.status, {}, this.createStatus.body);
       const id = `vid${this.next++}`;
-      this.uploads.set(id, { length: Number(headers['upload-length']), offset: 0, metadata: headers['upload-metadata'] ?? '' });
-      return response(201, { Location: `/api/uploads/${id}`, 'Flick-Manage-Token': `token-${id}`, 'Upload-Offset': '0' });
+      const length = Number(headers['upload-length']);
+      this.uploads.set(id, { length, offset: 0, metadata: headers['upload-metadata'] ?? '', indexOffset, bytes: new Uint8Array(length) });
+      return response(201, {
+        Location: `/api/uploads/${id}`,
+        'Flick-Manage-Token': `token-${id}`,
+        ...(this.shareUrls ? { 'Flick-Share-Url': `/v/${id}`, 'Flick-Status-Url': `/api/video/${id}` } : {}),
+        'Upload-Offset': '0',
+      });
     }
     const id = path.replace('/api/uploads/', '');
     const up = this.uploads.get(id);
     if (!up) return response(404, {}, JSON.stringify({ error: { code: 'not_found', message: 'Not found.' } }));
     if (method === 'HEAD') return response(200, { 'Upload-Offset': String(up.offset), 'Upload-Length': String(up.length), 'Cache-Control': 'no-store' });
     if (method === 'DELETE') {
+      if (this.deleteStatus !== 204) return response(this.deleteStatus, {});
       this.uploads.delete(id);
       return response(204, {});
     }
     if (method === 'PATCH') {
       const offset = Number(offsetHeader);
       if (offset !== up.offset) return response(409, {}, JSON.stringify({ error: { code: 'offset_mismatch', message: 'offset' } }));
-      const size = body?.size ?? 0;
+      const size = body?.length ?? 0;
       const n = ++this.patches;
       const rule = this.onPatch(n, offset, size);
       if (rule?.kind === 'answer') return response(rule.status, {}, rule.body);
       if (rule?.kind === 'drop' || rule?.kind === 'hang') {
         progress(size);
+        if (body) up.bytes.set(body.subarray(0, rule.keep), up.offset);
         up.offset += rule.keep;
         return rule.kind;
       }
       progress(size);
+      if (body) up.bytes.set(body, up.offset);
       up.offset += size;
       return response(204, { 'Upload-Offset': String(up.offset) });
     }
@@ -145,7 +181,16 @@ const clip = () => new File([new Uint8Array(2500)], 'holiday.mp4', { type: 'vide
 function setup(server = new FakeTusServer(), urlStorage = new MemoryUrlStorage(), storage = new MemoryStorage()) {
   // As in the page: a relative endpoint, and upload URLs relative to the page.
   const tokens = new ManageTokenStore(storage, undefined, `${ORIGIN}/`);
-  const uploader = new TusUploader({ endpoint: '/api/uploads', chunkSize: CHUNK, retryDelays: [0, 0, 0, 0], tokens, httpStack: server, urlStorage });
+  const uploader = new TusUploader({
+    endpoint: '/api/uploads',
+    chunkSize: CHUNK,
+    retryDelays: [0, 0, 0, 0],
+    tokens,
+    httpStack: server,
+    urlStorage,
+    terminateAfterMs: 0,
+    terminateRetryDelays: [0],
+  });
   return { server, urlStorage, storage, tokens, uploader };
 }
 
@@ -158,6 +203,7 @@ function callbacks() {
     onSuccess: vi.fn<UploadCallbacks['onSuccess']>(() => resolveEnd('success')),
     onError: vi.fn<UploadCallbacks['onError']>(() => resolveEnd('error')),
     onAbort: vi.fn(() => resolveEnd('abort')),
+    onCreated: vi.fn<NonNullable<UploadCallbacks['onCreated']>>(),
   };
   return { cb, ended };
 }
@@ -216,6 +262,47 @@ describe('TusUploader', () => {
     } finally {
       vi.unstubAllGlobals();
     }
+  });
+
+  it('says when a request waits for its retry, and why', async () => {
+    const { server, uploader } = setup();
+    server.onPatch = (n) => (n === 2 ? { kind: 'drop', keep: 0 } : n === 3 ? { kind: 'answer', status: 503, body: '' } : null);
+    const { cb, ended } = callbacks();
+    const onRetry = vi.fn<NonNullable<UploadCallbacks['onRetry']>>();
+    uploader.start(clip(), { ...cb, onRetry });
+    expect(await ended).toBe('success');
+    expect(onRetry.mock.calls.map(([reason, attempt]) => [reason, attempt])).toEqual([
+      ['network', 0],
+      ['server', 1],
+    ]);
+  });
+
+  it('when the browser says the connection is back, a retry waiting for its delay goes at once', async () => {
+    const server = new FakeTusServer();
+    const online = new EventTarget();
+    const uploader = new TusUploader({
+      endpoint: '/api/uploads',
+      chunkSize: CHUNK,
+      retryDelays: [60_000],
+      tokens: new ManageTokenStore(new MemoryStorage(), undefined, `${ORIGIN}/`),
+      httpStack: server,
+      urlStorage: new MemoryUrlStorage(),
+      connectivity: online,
+    });
+    server.onPatch = (n) => (n === 2 ? { kind: 'drop', keep: 0 } : null);
+    const { cb, ended } = callbacks();
+    const retried = new Promise<void>((r) => uploader.start(clip(), { ...cb, onRetry: () => r() }));
+    await retried;
+    await tick();
+    expect(server.count('HEAD')).toBe(0); // still waiting out the minute
+    online.dispatchEvent(new Event('online'));
+    expect(await ended).toBe('success');
+    expect(server.count('POST')).toBe(1);
+    expect(server.count('HEAD')).toBe(1);
+    // Once the upload ended, a later 'online' does nothing.
+    online.dispatchEvent(new Event('online'));
+    await tick();
+    expect(server.count('HEAD')).toBe(1);
   });
 
   it('after a reload, resumes the same file from the server offset with the token from the first start', async () => {
@@ -303,6 +390,191 @@ describe('TusUploader', () => {
   });
 });
 
+/** An MP4 with its index at the end: ftyp (24) + mdat (2400) + moov (300) = 2724 bytes, every byte numbered. */
+function indexAtEnd(name = 'phone.mov'): { file: File; m: number; bytes: Uint8Array } {
+  const sizes: Array<[string, number]> = [
+    ['ftyp', 24],
+    ['mdat', 2400],
+    ['moov', 300],
+  ];
+  const bytes = new Uint8Array(2724).map((_, i) => (i * 7) % 251);
+  const view = new DataView(bytes.buffer);
+  let o = 0;
+  for (const [type, size] of sizes) {
+    view.setUint32(o, size);
+    for (let i = 0; i < 4; i++) bytes[o + 4 + i] = type.charCodeAt(i);
+    o += size;
+  }
+  return { file: new File([bytes], name, { type: 'video/quicktime', lastModified: 1_700_000_000_000 }), m: 2424, bytes };
+}
+
+describe('TusUploader: the video exists from the first answer', () => {
+  it('hands over the id, manage token and share URL as soon as the POST is answered, while the bytes still flow', async () => {
+    const { server, uploader } = setup();
+    let patchesWhenCreated = -1;
+    const { cb, ended } = callbacks();
+    cb.onCreated.mockImplementation(() => {
+      patchesWhenCreated = server.patches;
+    });
+    uploader.start(clip(), cb);
+    expect(await ended).toBe('success');
+    expect(cb.onCreated).toHaveBeenCalledTimes(1);
+    expect(cb.onCreated).toHaveBeenCalledWith({ id: 'vid1', manageToken: 'token-vid1', shareUrl: '/v/vid1', resumed: false });
+    expect(patchesWhenCreated).toBe(0);
+    expect(cb.onCreated.mock.invocationCallOrder[0]).toBeLessThan(cb.onSuccess.mock.invocationCallOrder[0]);
+  });
+
+  it('builds the share URL itself when the server does not send one', async () => {
+    const server = new FakeTusServer();
+    server.shareUrls = false;
+    const { uploader } = setup(server);
+    const { cb, ended } = callbacks();
+    uploader.start(clip(), cb);
+    await ended;
+    expect(cb.onCreated.mock.calls[0][0].shareUrl).toBe('/v/vid1');
+  });
+
+  it('a refusal after creation (not a video: 415) reaches the caller as an error, after onCreated', async () => {
+    const { server, uploader, storage } = setup();
+    server.onPatch = () => ({ kind: 'answer', status: 415, body: JSON.stringify({ error: { code: 'unsupported_media_type', message: 'This is not a video file.' } }) });
+    const { cb, ended } = callbacks();
+    uploader.start(clip(), cb);
+    expect(await ended).toBe('error');
+    expect(cb.onCreated).toHaveBeenCalledTimes(1);
+    expect(cb.onError.mock.calls[0][0]).toMatchObject({ status: 415, code: 'unsupported_media_type', message: 'This is not a video file.' });
+    expect(storage.length).toBe(0);
+  });
+
+  it('an upload deleted on the server mid-way ends as abandoned, and no second upload is created', async () => {
+    const { server, uploader } = setup();
+    server.onPatch = (n) => {
+      if (n === 2) {
+        server.uploads.delete('vid1'); // deleted from another tab with the manage token
+        return { kind: 'drop', keep: 0 };
+      }
+      return null;
+    };
+    const { cb, ended } = callbacks();
+    uploader.start(clip(), cb);
+    expect(await ended).toBe('error');
+    expect(server.count('POST')).toBe(1);
+    expect(server.count('HEAD')).toBe(1);
+    expect(cb.onError.mock.calls[0][0]).toMatchObject({ code: 'upload_abandoned', message: ABANDONED_MESSAGE });
+  });
+
+  it('a PATCH answered 404 after creation reads as abandoned too', async () => {
+    const { server, uploader } = setup();
+    server.onPatch = (n) => (n === 2 ? { kind: 'answer', status: 404, body: JSON.stringify({ error: { code: 'not_found', message: 'Not found.' } }) } : null);
+    const { cb, ended } = callbacks();
+    uploader.start(clip(), cb);
+    expect(await ended).toBe('error');
+    expect(cb.onError.mock.calls[0][0].message).toBe(ABANDONED_MESSAGE);
+  });
+
+  it('after a reload, the resumed upload is announced as the same video', async () => {
+    const server = new FakeTusServer();
+    const urlStorage = new MemoryUrlStorage();
+    const storage = new MemoryStorage();
+    server.onPatch = (n) => (n === 2 ? { kind: 'hang', keep: 300 } : null);
+    setup(server, urlStorage, storage).uploader.start(clip(), callbacks().cb);
+    await vi.waitFor(() => expect(server.patches).toBe(2));
+    server.onPatch = () => null;
+    const { cb, ended } = callbacks();
+    setup(server, urlStorage, storage).uploader.start(clip(), cb);
+    expect(await ended).toBe('success');
+    expect(cb.onCreated).toHaveBeenCalledTimes(1);
+    expect(cb.onCreated).toHaveBeenCalledWith({ id: 'vid1', manageToken: 'token-vid1', shareUrl: '/v/vid1', resumed: true });
+  });
+
+  it('cancel says whether the server let go of the upload', async () => {
+    const { server, uploader } = setup();
+    server.onPatch = (n) => (n === 2 ? { kind: 'hang', keep: 0 } : null);
+    const handle = uploader.start(clip(), callbacks().cb);
+    await vi.waitFor(() => expect(server.patches).toBe(2));
+    await expect(handle.abort()).resolves.toBe(true);
+    expect(server.uploads.size).toBe(0);
+
+    const other = setup();
+    other.server.deleteStatus = 500;
+    other.server.onPatch = (n) => (n === 1 ? { kind: 'hang', keep: 0 } : null);
+    const h2 = other.uploader.start(clip(), callbacks().cb);
+    await vi.waitFor(() => expect(other.server.patches).toBe(1));
+    await expect(h2.abort()).resolves.toBe(false);
+    expect(other.server.uploads.size).toBe(1);
+  });
+
+  it('cancel before anything was sent: nothing on the server', async () => {
+    const { server, uploader } = setup();
+    const { cb } = callbacks();
+    const handle = uploader.start(clip(), cb);
+    await expect(handle.abort()).resolves.toBe(true);
+    expect(cb.onAbort).toHaveBeenCalledTimes(1);
+    await tick();
+    expect(server.seen).toEqual([]);
+  });
+});
+
+describe('TusUploader: index first', () => {
+  it('sends the index first: Flick-Index-Offset on the POST only, tail then head, full length', async () => {
+    const { server, uploader } = setup();
+    const { file, m, bytes } = indexAtEnd();
+    const { cb, ended } = callbacks();
+    uploader.start(file, cb, { maxIndexBytes: 1000 });
+    expect(await ended).toBe('success');
+    const post = server.seen.find((x) => x.method === 'POST')!;
+    expect(post.indexOffset).toBe(String(m));
+    expect(server.seen.filter((x) => x.method !== 'POST').every((x) => x.indexOffset === undefined)).toBe(true);
+    const up = server.uploads.get('vid1')!;
+    expect(up.length).toBe(file.size);
+    const expected = new Uint8Array([...bytes.slice(m), ...bytes.slice(0, m)]);
+    expect(up.bytes).toEqual(expected);
+    // The file's own name and type, not the reordered Blob's.
+    expect(up.metadata).toContain(`filename ${btoa('phone.mov')}`);
+    expect(up.metadata).toContain(`filetype ${btoa('video/quicktime')}`);
+    expect(cb.onProgress).toHaveBeenLastCalledWith(file.size, file.size);
+  });
+
+  it('uploads plainly when the server does not offer it or the index is too big', async () => {
+    for (const maxIndexBytes of [undefined, null, 299]) {
+      const { server, uploader } = setup();
+      const { file, bytes } = indexAtEnd();
+      const { cb, ended } = callbacks();
+      uploader.start(file, cb, { maxIndexBytes });
+      expect(await ended).toBe('success');
+      expect(server.seen[0].indexOffset).toBeUndefined();
+      expect(server.uploads.get('vid1')!.bytes).toEqual(bytes);
+    }
+  });
+
+  it('resumes an index-first upload after a reload (its fingerprint includes the offset)', async () => {
+    const server = new FakeTusServer();
+    const urlStorage = new MemoryUrlStorage();
+    const storage = new MemoryStorage();
+    const { file, m, bytes } = indexAtEnd();
+    server.onPatch = (n) => (n === 2 ? { kind: 'hang', keep: 500 } : null);
+    setup(server, urlStorage, storage).uploader.start(file, callbacks().cb, { maxIndexBytes: 1000 });
+    await vi.waitFor(() => expect(server.patches).toBe(2));
+    expect([...urlStorage.entries.values()][0].fingerprint).toBe(fingerprintOf(file, '/api/uploads', m));
+
+    // The same file picked again after a reload.
+    server.onPatch = () => null;
+    const again = indexAtEnd().file;
+    const { cb, ended } = callbacks();
+    setup(server, urlStorage, storage).uploader.start(again, cb, { maxIndexBytes: 1000 });
+    expect(await ended).toBe('success');
+    expect(server.count('POST')).toBe(1);
+    expect(cb.onRestart).toHaveBeenCalledWith(1500, file.size);
+    expect(server.uploads.get('vid1')!.bytes).toEqual(new Uint8Array([...bytes.slice(m), ...bytes.slice(0, m)]));
+  });
+
+  it('a plain upload of the same file is a different upload (different fingerprint)', () => {
+    const { file, m } = indexAtEnd();
+    expect(fingerprintOf(file, '/api/uploads', null)).toBe(`tus-br-phone.mov-video/quicktime-2724-1700000000000-/api/uploads`);
+    expect(fingerprintOf(file, '/api/uploads', m)).not.toBe(fingerprintOf(file, '/api/uploads', null));
+    expect(fingerprintOf(file, '/api/uploads', m)).toContain(String(m));
+  });
+});
+
 describe('tus helpers', () => {
   const prev = (uploadUrl: string | null, creationTime: string): PreviousUpload => ({
     size: 10,
@@ -337,6 +609,10 @@ describe('tus helpers', () => {
     expect(shouldRetry(withStatus(409))).toBe(true);
     expect(shouldRetry(withStatus(423))).toBe(true);
     for (const s of [400, 403, 404, 410, 412, 413, 415, 460]) expect(shouldRetry(withStatus(s))).toBe(false);
+    expect(retryReasonOf(new Error('network'))).toBe('network');
+    expect(retryReasonOf(withStatus(0))).toBe('network');
+    expect(retryReasonOf(withStatus(503))).toBe('server');
+    expect(retryReasonOf(withStatus(423))).toBe('server');
   });
 
   it('turns failures into what the page shows', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import { ChoosingUploader, defaultUploader, probeTus, type UploadCallbacks, type Uploader } from './uploader';
+import { ChoosingUploader, defaultUploader, probeTus } from './choose-uploader';
+import type { UploadCallbacks, Uploader } from './uploader';
 
 const answer = (status: number, headers: Record<string, string> = {}) =>
   vi.fn(async (_url: RequestInfo | URL, _init?: RequestInit) => new Response(null, { status, headers }));
@@ -38,8 +39,8 @@ describe('ChoosingUploader', () => {
     const probe = vi.fn(async () => true);
     const u = new ChoosingUploader(probe, () => tus.uploader, () => xhr.uploader);
     const cb = cbs();
-    u.start(file, cb);
-    await vi.waitFor(() => expect(tus.uploader.start).toHaveBeenCalledWith(file, cb));
+    u.start(file, cb, { maxIndexBytes: 4096 });
+    await vi.waitFor(() => expect(tus.uploader.start).toHaveBeenCalledWith(file, cb, { maxIndexBytes: 4096 }));
     u.start(file, cbs());
     await vi.waitFor(() => expect(tus.uploader.start).toHaveBeenCalledTimes(2));
     expect(probe).toHaveBeenCalledTimes(1);
@@ -73,8 +74,8 @@ describe('ChoosingUploader', () => {
     const u = new ChoosingUploader(() => new Promise((r) => (decide = r)), () => tus.uploader, () => fake('xhr').uploader);
     const cb = cbs();
     const handle = u.start(file, cb);
-    handle.abort();
-    handle.abort();
+    await expect(handle.abort()).resolves.toBe(true);
+    await handle.abort();
     expect(cb.onAbort).toHaveBeenCalledTimes(1);
     decide(true);
     await new Promise((r) => setTimeout(r, 5));

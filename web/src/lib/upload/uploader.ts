@@ -1,9 +1,24 @@
-// The one seam between the upload page and the transport: resumable tus uploads (tus-uploader.ts), or a
-// multipart POST over XMLHttpRequest (xhr-uploader.ts) where the server does not speak tus.
+// The one seam between the upload page and the transport: what an uploader is and what it reports. The two
+// transports (tus-uploader.ts: resumable tus; xhr-uploader.ts: a multipart POST where the server does not speak
+// tus) implement it; choose-uploader.ts picks one.
 
 import type { UploadResult } from '../api';
-import { TUS_ENDPOINT, TusUploader } from './tus-uploader';
-import { XhrUploader } from './xhr-uploader';
+
+/** The server holds the upload (tus `POST` answered `201`, or an earlier upload was found to resume). */
+export interface UploadCreated {
+  /** The upload's id, which is the video's id. */
+  id: string;
+  manageToken: string;
+  /** The share page, `/v/{id}`. */
+  shareUrl: string;
+  /** True when an earlier upload of the same file is continued (after a reload). */
+  resumed: boolean;
+}
+
+export interface UploadOptions {
+  /** From `GET /api/config`: the index-first limit; absent or null: upload the file as it is. */
+  maxIndexBytes?: number | null;
+}
 
 export interface UploadCallbacks {
   /** Bytes of the file sent so far, out of `total`. */
@@ -13,6 +28,17 @@ export interface UploadCallbacks {
    * dropped connection): progress may go back to it, and speed is measured afresh from here.
    */
   onRestart?(loaded: number, total: number): void;
+  /**
+   * The video exists on the server while the bytes are still on their way (resumable uploads only, at
+   * most once per start): it can be shared and watched from now on.
+   */
+  onCreated?(created: UploadCreated): void;
+  /**
+   * A request failed and is tried again by itself after `delayMs` (the `attempt`-th retry in a row):
+   * no answer at all (`network`: offline, the server down), or a passing refusal of the server
+   * (`server`: 5xx, 423, 409). Progress (or `onRestart`) follows once the server answers again.
+   */
+  onRetry?(reason: RetryReason, attempt: number, delayMs: number): void;
   /** Accepted (`201`): the server's answer. */
   onSuccess(result: UploadResult): void;
   /** Refused or failed: an `ApiError` (with the server's message) or a `NetworkError`. */
@@ -21,75 +47,16 @@ export interface UploadCallbacks {
   onAbort?(): void;
 }
 
+export type RetryReason = 'network' | 'server';
+
 export interface UploadHandle {
-  /** Stops the upload; `onAbort` follows, and no other callback. */
-  abort(): void;
+  /**
+   * Stops the upload; `onAbort` follows at once, and no other callback. The promise says, later,
+   * whether the server let go of what it had received (true also when it had nothing).
+   */
+  abort(): Promise<boolean>;
 }
 
 export interface Uploader {
-  start(file: File, callbacks: UploadCallbacks): UploadHandle;
-}
-
-/**
- * Whether the server speaks tus 1.0.0 at `endpoint` (`OPTIONS` → 204 with `Tus-Version`). `null` when
- * it could not be asked (no answer): decide again next time.
- */
-export async function probeTus(fetchImpl: typeof fetch = (...a) => fetch(...a), endpoint = TUS_ENDPOINT): Promise<boolean | null> {
-  let res: Response;
-  try {
-    res = await fetchImpl(endpoint, { method: 'OPTIONS', cache: 'no-store', credentials: 'same-origin' });
-  } catch {
-    return null;
-  }
-  const versions = (res.headers.get('Tus-Version') ?? '').split(',').map((v) => v.trim());
-  return res.status === 204 && versions.includes('1.0.0');
-}
-
-/** Uses `preferred` when `probe()` says so, else `fallback`; the server's answer is remembered. */
-export class ChoosingUploader implements Uploader {
-  private decided: Uploader | null = null;
-
-  constructor(
-    private readonly probe: () => Promise<boolean | null>,
-    private readonly preferred: () => Uploader,
-    private readonly fallback: () => Uploader,
-  ) {}
-
-  /** The uploader to use now (asks the server the first time). */
-  async choose(): Promise<Uploader> {
-    if (this.decided) return this.decided;
-    const tus = await this.probe();
-    const chosen = tus ? this.preferred() : this.fallback();
-    if (tus !== null) this.decided = chosen;
-    return chosen;
-  }
-
-  start(file: File, cb: UploadCallbacks): UploadHandle {
-    let inner: UploadHandle | null = null;
-    let aborted = false;
-    void this.choose().then(
-      (uploader) => {
-        if (!aborted) inner = uploader.start(file, cb);
-      },
-      (e: unknown) => {
-        if (!aborted) cb.onError(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
-    return {
-      abort() {
-        if (inner) return inner.abort();
-        if (aborted) return;
-        aborted = true;
-        cb.onAbort?.();
-      },
-    };
-  }
-}
-
-export function defaultUploader(): Uploader {
-  return new ChoosingUploader(
-    () => probeTus(),
-    () => new TusUploader(),
-    () => new XhrUploader(),
-  );
+  start(file: File, callbacks: UploadCallbacks, options?: UploadOptions): UploadHandle;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { acceptAttribute, extensionOf, validateFile } from './validate';
+import { acceptAttribute, extensionOf, uploadTypeOf, validateFile } from './validate';
 
 const limits = { maxUploadBytes: 1073741824, allowedExtensions: ['mp4', 'mov', 'mkv', 'webm'] };
 
@@ -62,8 +62,41 @@ describe('validateFile', () => {
 });
 
 describe('acceptAttribute', () => {
-  it('lists the extensions for the file picker', () => {
-    expect(acceptAttribute(limits)).toBe('.mp4,.mov,.mkv,.webm');
+  it('lists the extensions and their MIME types for the file picker', () => {
+    expect(acceptAttribute(limits)).toBe('.mp4,.mov,.mkv,.webm,video/mp4,video/quicktime,video/x-matroska,video/matroska,video/webm');
+    expect(acceptAttribute({ ...limits, allowedExtensions: ['.MP4', 'avi'] })).toBe('.mp4,.avi,video/mp4');
     expect(acceptAttribute(null)).toBe('video/*');
+  });
+});
+
+describe('the four containers, whatever type the browser reports', () => {
+  const cases: Array<[string, string]> = [
+    ['clip.mp4', 'video/mp4'],
+    ['clip.mov', 'video/quicktime'],
+    ['clip.mkv', 'video/matroska'], // Chromium
+    ['clip.mkv', 'video/x-matroska'], // Firefox, Safari
+    ['clip.webm', 'video/webm'],
+    ['clip.mkv', ''],
+    ['clip.mov', 'application/octet-stream'],
+  ];
+  for (const [name, type] of cases) {
+    it(`accepts ${name} sent as “${type}”`, () => {
+      const file = new File([new Uint8Array(4)], name, { type });
+      expect(validateFile(file, limits)).toBeNull();
+      expect(uploadTypeOf(file)).toMatch(/^video\//);
+    });
+  }
+
+  it('declares the browser type when it names a container, else the usual one for the extension', () => {
+    expect(uploadTypeOf({ name: 'a.mkv', type: 'video/matroska' })).toBe('video/matroska');
+    expect(uploadTypeOf({ name: 'a.mkv', type: 'Video/X-Matroska' })).toBe('video/x-matroska');
+    expect(uploadTypeOf({ name: 'a.mkv', type: '' })).toBe('video/x-matroska');
+    expect(uploadTypeOf({ name: 'a.MOV', type: 'application/octet-stream' })).toBe('video/quicktime');
+    expect(uploadTypeOf({ name: 'a.webm', type: 'text/plain' })).toBe('video/webm');
+    expect(uploadTypeOf({ name: 'a', type: '' })).toBeNull();
+  });
+
+  it('still refuses other extensions, even with a video type', () => {
+    expect(validateFile(new File([new Uint8Array(4)], 'clip.avi', { type: 'video/x-msvideo' }), limits)?.code).toBe('extension');
   });
 });

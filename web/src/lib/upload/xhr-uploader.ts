@@ -45,11 +45,13 @@ export class XhrUploader implements Uploader {
     xhr.send(form);
 
     return {
-      abort() {
-        if (settled) return;
+      async abort() {
+        if (settled) return true;
         xhr.abort();
         // Some engines do not fire `abort` for a request that never started: settle here too.
         settle(() => cb.onAbort?.());
+        // The server deletes a body that ends before it is complete.
+        return true;
       },
     };
   }

@@ -1,0 +1,80 @@
+// One video's live status: asks `GET /api/video/{id}`, runs `reduce` on every answer, and asks again
+// after the delay its policy gives for the new view (the share page: about every second while the
+// upload runs; a row of "My videos": every few seconds). The one poller of the app.
+
+import { api as defaultApi, ApiError, type Api } from './api';
+import { initialView, nextPollDelay, reduce, type ShareEvent, type ShareView } from './share/share-state';
+
+export interface PollerOptions {
+  client?: Pick<Api, 'video'>;
+  /** Milliseconds until the next question for a view, or null to stop. */
+  delay?: (view: ShareView) => number | null;
+}
+
+export class VideoPoller {
+  #view = $state<ShareView>(initialView);
+
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  #controller: AbortController | null = null;
+  #stopped = true;
+  readonly #client: Pick<Api, 'video'>;
+  readonly #delay: (view: ShareView) => number | null;
+
+  constructor(
+    readonly id: string,
+    options: PollerOptions = {},
+  ) {
+    this.#client = options.client ?? defaultApi;
+    this.#delay = options.delay ?? nextPollDelay;
+  }
+
+  get view(): ShareView {
+    return this.#view;
+  }
+
+  start(): void {
+    if (!this.#stopped) return;
+    this.#stopped = false;
+    void this.#poll();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#controller?.abort();
+    this.#controller = null;
+  }
+
+  /**
+   * Asks now instead of waiting for the next tick (the tab became visible again, the upload just
+   * ended), unless a question is already on its way. Also restarts a poller that had stopped.
+   */
+  refresh(): void {
+    if (this.#stopped || this.#controller) return;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    void this.#poll();
+  }
+
+  async #poll(): Promise<void> {
+    this.#timer = null;
+    const controller = new AbortController();
+    this.#controller = controller;
+    let event: ShareEvent;
+    try {
+      const video = await this.#client.video(this.id, controller.signal);
+      event = { type: 'status', video };
+    } catch (e) {
+      if (controller.signal.aborted) return;
+      if (e instanceof ApiError && e.notFound) event = { type: 'not_found' };
+      else event = { type: 'failed', message: e instanceof Error ? e.message : String(e) };
+    } finally {
+      if (this.#controller === controller) this.#controller = null;
+    }
+    if (this.#stopped) return;
+    this.#view = reduce(this.#view, event);
+    const delay = this.#delay(this.#view);
+    if (delay !== null) this.#timer = setTimeout(() => void this.#poll(), delay);
+  }
+}
