@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Flick's benchmark: time-to-stream, ingest and serving, each beside a reference measured in the same run.
+"""Flick's benchmark: time-to-stream (after the upload, and while it is still running), ingest, serving and a viewer
+in Chromium, each beside a reference measured in the same run.
 
     python3 bench/bench.py          # the full run (`make bench`): inputs from bench/inputs.sh full
-    python3 bench/bench.py --smoke  # one short input, one run, about a minute (`make bench-smoke`)
+    python3 bench/bench.py --smoke  # one short input, one run, one upload paced at 20 Mbit/s (`make bench-smoke`)
 
 Writes target/bench/report.md, report.json and ttfp.svg (the smoke run: target/bench/smoke/). Settings (environment):
     BENCH_RUNS=3              runs per input (medians are reported)
@@ -10,7 +11,11 @@ Writes target/bench/report.md, report.json and ttfp.svg (the smoke run: target/b
     BENCH_REF_MAX_SECONDS=180 the reference's total time is extrapolated from its progress past this
     BENCH_WRK_SECONDS=10      length of each wrk run
     BENCH_API_SECONDS=10      length of each status-API latency window
-    BENCH_ONLY=ttfp,scaling,ingest,serving,api   a subset of sections
+    BENCH_LIVE_RATES=20,50,100  uplink speeds (Mbit/s) of the "watch while it uploads" rows
+    BENCH_LIVE_LARGE_RATES=50,100  the same for the ~1 GB file, one run each (BENCH_LIVE_RUNS_LARGE=1); add 20 for
+                              the 7-minute upload at 20 Mbit/s
+    BENCH_VIEWER_FACTOR=1.5   the Chromium viewer's upload runs at this multiple of the video's own bitrate
+    BENCH_ONLY=ttfp,scaling,ingest,serving,api,live,viewer   a subset of sections
     FLICK_BIN=target/release/flick
 Exits non-zero when the harness itself fails (a video never plays, a tool is missing); missed targets are
 reported, not errors: machines are shared and noisy, and CI must not turn timing into flaky failures.
@@ -28,14 +33,14 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from flickbench import ingest, report, serving
+from flickbench import ingest, live, report, serving, viewer
 from flickbench.machine import git_describe, load_average, machine
 from flickbench.reference import probe_duration, reference_command, run_reference
 from flickbench.server import Flick
 from flickbench.stream import measure_flick, video_status, wait_ready
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("ttfp", "scaling", "ingest", "serving", "api")
+SECTIONS = ("ttfp", "scaling", "ingest", "serving", "api", "live", "viewer")
 
 
 @dataclass(frozen=True)
@@ -54,13 +59,18 @@ class Input:
 H264_60S = Input("h264_1080p_60s", "mp4", "60 s 1080p H.264/AAC MP4, index at end", "remux")
 H264_1GB = Input("h264_1080p_1gb", "mp4", "≈1 GB 1080p H.264/AAC MP4 (10 min)", "remux", large=True)
 HEVC_60S = Input("hevc_1080p_60s", "mov", "60 s 1080p HEVC MOV", "reencode")
+VP9_60S = Input("vp9_1080p_60s", "webm", "60 s 1080p VP9/Opus WebM", "reencode")
 FULL_INPUTS = [
     H264_60S,
     H264_1GB,
     HEVC_60S,
-    Input("vp9_1080p_60s", "webm", "60 s 1080p VP9/Opus WebM", "reencode"),
+    VP9_60S,
     Input("h264_4k_30s", "mp4", "30 s 4K H.264/AAC MP4", "remux"),
 ]
+# Watch while it uploads: the copy path (index first, small and large) and the re-encode path.
+LIVE_INPUTS = [H264_60S, H264_1GB, HEVC_60S, VP9_60S]
+# The Chromium viewer: the copy path, then the re-encode path.
+VIEWER_INPUTS = [H264_60S, HEVC_60S]
 # TTFP of the remux path against size: cuts of the 1 GB file (the 60 s and 1 GB inputs are reused).
 SCALING_INPUTS = [
     Input("h264_cut_50mb", "mp4", "50 MB cut", "remux"),
@@ -79,6 +89,10 @@ class Settings:
     ref_max_seconds: float
     wrk_seconds: int
     api_seconds: float
+    live_rates: tuple[float, ...]
+    live_large_rates: tuple[float, ...]
+    live_runs_large: int
+    viewer_factor: float
     sections: tuple[str, ...]
     flick_bin: Path
     out: Path
@@ -99,8 +113,13 @@ class Settings:
             ref_max_seconds=float(env("BENCH_REF_MAX_SECONDS", "60" if smoke else "180")),
             wrk_seconds=int(env("BENCH_WRK_SECONDS", "10")),
             api_seconds=float(env("BENCH_API_SECONDS", "10")),
-            # The smoke run keeps to what a CI machine has after `make deps`: no wrk, nginx or 1 GB files.
-            sections=tuple(s for s in only if not smoke or s in ("ttfp", "ingest")),
+            # The smoke run: one short upload at the slowest speed.
+            live_rates=_rates(env("BENCH_LIVE_RATES", "20" if smoke else "20,50,100")),
+            live_large_rates=_rates(env("BENCH_LIVE_LARGE_RATES", "50,100")),
+            live_runs_large=int(env("BENCH_LIVE_RUNS_LARGE", "1")),
+            viewer_factor=float(env("BENCH_VIEWER_FACTOR", "1.5")),
+            # The smoke run keeps to what a CI machine has after `make deps`: no wrk, nginx, Chromium or 1 GB files.
+            sections=tuple(s for s in only if not smoke or s in ("ttfp", "ingest", "live")),
             flick_bin=Path(env("FLICK_BIN", str(ROOT / "target/release/flick"))),
             out=Path(env("BENCH_OUT", str(ROOT / "target/bench"))),
         )
@@ -129,6 +148,16 @@ class Settings:
 
     def runs_for(self, inp: Input) -> int:
         return self.runs_large if inp.large else self.runs
+
+    def live_rates_for(self, inp: Input) -> tuple[float, ...]:
+        return self.live_large_rates if inp.large else self.live_rates
+
+    def live_runs_for(self, inp: Input) -> int:
+        return self.live_runs_large if inp.large else self.runs
+
+
+def _rates(text: str) -> tuple[float, ...]:
+    return tuple(float(r) for r in text.split(",") if r.strip())
 
 
 def say(msg: str) -> None:
@@ -210,18 +239,21 @@ def section_ingest(s: Settings, inp: Input) -> dict:
 
 
 def section_serving(s: Settings, inp: Input) -> dict:
-    """wrk over every segment of one video, against Flick and against nginx serving the very same files."""
+    """wrk over every segment of one video, against Flick and against nginx serving the very same bytes as files.
+    An H.264/AAC MP4 is served as fMP4 cut from its original on each request; a re-encoded one as stored MPEG-TS."""
     with Flick(s.flick_bin, s.scratch, s.log("serving")) as flick:
         video, _, _ = flick.upload(s.path(inp))
         wait_ready(flick, video["id"], limit=300)
-        hls_dir = flick.data_dir / "hls" / video["id"]
-        segments = sorted(p for p in hls_dir.glob("seg_*.ts"))
+        files = s.scratch / f"segments-{inp.name}"
+        segments = serving.copy_stream(flick, video["id"], files)
         paths = [f"/streams/{video['id']}/{p.name}" for p in segments]
-        script = serving.wrk_script(paths, s.scratch / "segments.lua")
-        result = {"segments": len(segments), "segment_bytes": sum(p.stat().st_size for p in segments) / len(segments),
+        script = serving.wrk_script(paths, s.scratch / f"segments-{inp.name}.lua")
+        kind = "fMP4 from the original" if segments[0].suffix == ".m4s" else "stored MPEG-TS"
+        result = {"input": inp.label, "kind": kind, "segments": len(segments),
+                  "segment_bytes": sum(p.stat().st_size for p in segments) / len(segments),
                   "connections": s.connections, "seconds": s.wrk_seconds, "flick": [], "nginx": []}
-        with serving.Nginx(hls_dir, video["id"], s.scratch) as nginx:
-            # Warm-up: both read the same files, so whoever goes first would pay for the page cache.
+        with serving.Nginx(files, video["id"], s.scratch) as nginx:
+            # Warm-up: whoever goes first would pay for the page cache.
             serving.run_wrk(nginx.base, script, s.connections, 2)
             serving.run_wrk(flick.base, script, s.connections, 2)
             for run in range(s.runs):
@@ -229,8 +261,9 @@ def section_serving(s: Settings, inp: Input) -> dict:
                 order = [("nginx", nginx.base), ("flick", flick.base)]
                 for name, base in order if run % 2 == 0 else reversed(order):
                     result[name].append(asdict(serving.run_wrk(base, script, s.connections, s.wrk_seconds)))
-                say(f"serving run {run + 1}: Flick {result['flick'][-1]['rps']:.0f} req/s, "
+                say(f"serving {kind} run {run + 1}: Flick {result['flick'][-1]['rps']:.0f} req/s, "
                     f"nginx {result['nginx'][-1]['rps']:.0f} req/s")
+        shutil.rmtree(files, ignore_errors=True)
     return result
 
 
@@ -262,6 +295,56 @@ def _wait_encoding(flick: Flick, ids: list[str]) -> None:
     raise RuntimeError("the two re-encodes did not start within 60 s")
 
 
+def section_live(s: Settings, inputs: list[Input]) -> list[dict]:
+    """Per input: today's clock (full-speed upload, then last byte → playable), then uploads paced at each rate,
+    timed from their start to playable, and from their last byte to ENDLIST and to ready."""
+    entries = []
+    with Flick(s.flick_bin, s.scratch, s.log("live")) as flick:
+        for inp in inputs:
+            path = s.path(inp)
+            duration = probe_duration(path)
+            entry = {"name": inp.name, "label": inp.label, "kind": inp.kind, "bytes": path.stat().st_size,
+                     "duration": duration, "reference": [], "rates": []}
+            for run in range(s.live_runs_for(inp)):
+                r = live.after_upload(flick, path, s.poll, duration)
+                entry["reference"].append(asdict(r))
+                say(f"{inp.name} full speed run {run + 1}: upload {r.upload:.2f} s, then playable after "
+                    f"{r.first_playable - r.upload:.3f} s, ENDLIST {r.endlist:.3f} s, ready {r.ready:.2f} s")
+            for rate in s.live_rates_for(inp):
+                runs = []
+                for run in range(s.live_runs_for(inp)):
+                    r = live.while_uploading(flick, path, rate, s.poll, duration)
+                    runs.append(asdict(r))
+                    say(f"{inp.name} at {rate:g} Mbit/s run {run + 1}: upload {r.upload:.1f} s, first playable "
+                        f"{r.first_playable:.3f} s after its start{'' if r.before_end else ' (after its end)'}; "
+                        f"after the last byte ENDLIST {r.endlist:.3f} s, ready {r.ready:.2f} s")
+                entry["rates"].append({"rate_mbit": rate, "runs": runs})
+            entries.append(entry)
+    return entries
+
+
+def section_viewer(s: Settings, inputs: list[Input]) -> list[dict]:
+    """Chromium on the share page while the upload runs at `viewer_factor` x the video's bitrate (BENCH_RUNS runs
+    each; a run lasts the video's length plus its start)."""
+    entries = []
+    with Flick(s.flick_bin, s.scratch, s.log("viewer")) as flick:
+        for inp in inputs:
+            path = s.path(inp)
+            duration = probe_duration(path)
+            bitrate_mbit = path.stat().st_size * 8 / duration / 1e6
+            rate = round(bitrate_mbit * s.viewer_factor, 1)
+            runs = []
+            for run in range(s.runs):
+                r = viewer.watch(flick, path, rate, duration)
+                runs.append(asdict(r))
+                say(f"viewer {inp.name} at {rate:g} Mbit/s ({s.viewer_factor:g}x {bitrate_mbit:.1f}) run {run + 1}: "
+                    f"upload {r.upload:.1f} s, first frame {r.first_frame} s, ended {r.ended}, "
+                    f"stalls [media time, s, buffered ahead] {r.stalls}")
+            entries.append({"name": inp.name, "label": inp.label, "kind": inp.kind, "duration": duration,
+                            "bitrate_mbit": bitrate_mbit, "factor": s.viewer_factor, "rate_mbit": rate, "runs": runs})
+    return entries
+
+
 # --- main -------------------------------------------------------------------------------------------
 
 def check_tools(s: Settings) -> None:
@@ -271,6 +354,8 @@ def check_tools(s: Settings) -> None:
     missing = [t for t in needed if shutil.which(t) is None]
     if missing:
         sys.exit(f"missing tools: {', '.join(missing)} (bench/install-tools.sh installs them)")
+    if "viewer" in s.sections and (why := viewer.missing()):
+        sys.exit(f"the viewer section needs Chromium and playwright-core: {why}")
     if not s.flick_bin.exists():
         sys.exit(f"{s.flick_bin} not found: run `cargo build --release` first")
 
@@ -297,14 +382,23 @@ def run_sections(s: Settings) -> dict:
         say(f"ingest: {big.label} vs dd")
         results["ingest"] = section_ingest(s, big)
     if "serving" in s.sections:
-        say("serving: wrk against Flick and nginx")
-        results["serving"] = section_serving(s, H264_60S)
+        say("serving: wrk against Flick and nginx (fMP4 from the original, then stored MPEG-TS)")
+        results["serving"] = [section_serving(s, H264_60S), section_serving(s, HEVC_60S)]
     if "api" in s.sections:
         say("api: status latency under two re-encodes")
         results["api"] = section_api(s, H264_60S, HEVC_60S)
+    if "live" in s.sections:
+        live_inputs = [SMOKE_INPUT] if s.smoke else LIVE_INPUTS
+        say(f"live: watch while it uploads, {len(live_inputs)} input(s) at "
+            f"{', '.join(f'{r:g}' for r in s.live_rates)} Mbit/s")
+        results["live"] = section_live(s, live_inputs)
+    if "viewer" in s.sections:
+        say(f"viewer: Chromium on the share page, upload at {s.viewer_factor:g}x the bitrate")
+        results["viewer"] = section_viewer(s, VIEWER_INPUTS)
     if s.smoke:
         for section, measure in (("4 Serving", "segment req/s vs nginx; API p99 under encodes"),
-                                 ("5 Scaling", "TTFP at 50 MB, 250 MB, 1 GB")):
+                                 ("5 Scaling", "TTFP at 50 MB, 250 MB, 1 GB"),
+                                 ("7 Viewer", "Chromium on the share page during the upload")):
             results["skipped"].append((section, measure, "smoke run"))
     return results
 
@@ -319,6 +413,7 @@ def main() -> int:
     started, t0 = datetime.now(timezone.utc), time.monotonic()
     meta = {"mode": "smoke" if s.smoke else "full", "command": "make bench-smoke" if s.smoke else "make bench",
             "machine": machine(), "git": git_describe(ROOT), "runs": s.runs, "runs_large": s.runs_large,
+            "live_rates": s.live_rates, "live_large_rates": s.live_large_rates, "live_runs_large": s.live_runs_large,
             "ref_max_seconds": s.ref_max_seconds, "load_start": load_average(),
             "started": started.strftime("%Y-%m-%d %H:%M UTC"),
             "reference_command": reference_command(Path("IN"), Path("OUT"))}

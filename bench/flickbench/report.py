@@ -22,6 +22,13 @@ SERVING_SHARE_MIN = 0.80
 API_P99_MAX_MS = 100.0
 # "TTFP should not grow with size": 1 GB may take at most this much longer than 50 MB (polling jitter).
 SCALING_GROWTH_MAX = 1.5
+# Watch while it uploads (issue 11): from the upload's start to playable, at every uplink speed.
+LIVE_COPY_MAX = 2.0
+LIVE_REENCODE_MAX = 3.0
+# After the last byte, the copy path's playlist is closed within this.
+ENDLIST_COPY_MAX = 1.0
+# The Chromium viewer: no stall on the copy path; at most one, this short, on the re-encode path.
+VIEWER_REENCODE_STALL_MAX = 0.5
 
 
 @dataclass
@@ -120,7 +127,10 @@ def serving_rows(srv: dict) -> list[Row]:
     n = len(srv["flick"])
     flick = median(r["rps"] for r in srv["flick"])
     nginx = median(r["rps"] for r in srv["nginx"])
-    label = f"{srv['segments']} segments, avg {srv['segment_bytes'] / MB:.1f} MB"
+    # Before fMP4 from the original there was one kind (stored MPEG-TS of the 60 s remux): older JSON lacks the names.
+    kind = srv.get("kind", "stored MPEG-TS")
+    label = f"{srv['segments']} segments ({kind}), avg {srv['segment_bytes'] / MB:.1f} MB" + (
+        f"; {srv['input']}" if "input" in srv else "")
     f_p99 = median(r["p99_ms"] for r in srv["flick"])
     n_p99 = median(r["p99_ms"] for r in srv["nginx"])
     # Failed requests (socket errors, non-2xx) would inflate a server's figure: show them.
@@ -128,7 +138,7 @@ def serving_rows(srv: dict) -> list[Row]:
     err = {k: f", {v} errors" if v else "" for k, v in errors.items()}
     return [Row("4 Serving", f"segment req/s, wrk {srv['connections']} conns {srv['seconds']} s (median of {n})",
                 label, f"{flick:.0f} req/s (p99 {f_p99:.0f} ms{err['flick']})",
-                f"nginx {nginx:.0f} req/s (p99 {n_p99:.0f} ms{err['nginx']})",
+                f"nginx {nginx:.0f} req/s on the same bytes as files (p99 {n_p99:.0f} ms{err['nginx']})",
                 f"{flick / nginx:.0%} of nginx", f"≥ {SERVING_SHARE_MIN:.0%} of nginx",
                 verdict(flick / nginx >= SERVING_SHARE_MIN))]
 
@@ -159,6 +169,75 @@ def scaling_rows(entries: list[dict]) -> list[Row]:
     return rows
 
 
+def live_rows(entry: dict) -> list[Row]:
+    """Per uplink speed: upload start → first playable beside today's wait (the upload, then upload end → playable
+    at full speed), and last byte → ENDLIST."""
+    copy = entry["kind"] == "remux"
+    ref = entry["reference"]
+    ref_after = median(r["first_playable"] - r["upload"] for r in ref)
+    ref_endlist = median(r["endlist"] for r in ref)
+    index_first = any(r["index_first"] for r in ref)
+    label = entry["label"] + (", sent index first" if index_first else "")
+    rows = []
+    for at in entry["rates"]:
+        rate, runs = at["rate_mbit"], at["runs"]
+        n = len(runs)
+        upload = median(r["upload"] for r in runs)
+        first = median(r["first_playable"] for r in runs)
+        endlist = median(r["endlist"] for r in runs)
+        ready = median(r["ready"] for r in runs)
+        today = upload + ref_after
+        before = sum(r["first_playable"] < r["upload"] for r in runs)
+        limit = LIVE_COPY_MAX if copy else LIVE_REENCODE_MAX
+        rows.append(Row(
+            "6 Live", f"upload start → first playable at {rate:g} Mbit/s (median of {n})", label,
+            f"{secs(first)} (upload {secs(upload)}; playable before its end in {before}/{n})",
+            f"{secs(today)}: the upload, then {secs(ref_after)} upload end → playable (full speed)",
+            f"{times(today / first)} sooner", f"≤ {limit:g} s ({'copy' if copy else 're-encode'})",
+            verdict(first <= limit)))
+        rows.append(Row(
+            "6 Live", f"last byte → ENDLIST at {rate:g} Mbit/s (median of {n})", label,
+            f"{secs(endlist)} (ready {secs(ready)})", f"full speed: {secs(ref_endlist)}",
+            "—", f"≤ {ENDLIST_COPY_MAX:g} s" if copy else "—",
+            verdict(endlist <= ENDLIST_COPY_MAX) if copy else "—"))
+    return rows
+
+
+def viewer_rows(entry: dict) -> list[Row]:
+    """The Chromium viewer: first frame from the upload's start (median), and every run's stalls until the end. The
+    verdict takes the issue's definition (any time the playhead stood still) over all runs; the cell also says how
+    many stalls had data buffered ahead (the browser's own, on a busy CPU) rather than none (the stream late)."""
+    runs, copy = entry["runs"], entry["kind"] == "remux"
+    n = len(runs)
+    first = median(r["first_frame"] for r in runs)
+    upload = median(r["upload"] for r in runs)
+    stalls = [st for r in runs for st in r["stalls"]]
+    longest = max((st[1] for st in stalls), default=0.0)
+    starved = sum(1 for st in stalls if len(st) < 3 or st[2] < 0.5)
+    per_run = ", ".join(str(len(r["stalls"])) for r in runs)
+    stall_text = "no stall" if not stalls else (
+        f"stalls per run {per_run}, longest {secs(longest)}, at " + ", ".join(f"{st[0]:.1f} s" for st in stalls[:6])
+        + f"; {starved} with < 0.5 s buffered (the stream late), {len(stalls) - starved} with data buffered")
+    notes = ""
+    if not all(r["played_before_upload_end"] for r in runs):
+        notes += "; a run did not play before the upload ended"
+    if not all(r["ended"] for r in runs):
+        notes += "; a run did NOT play to the end"
+    if copy:
+        target = "no stall"
+        ok = not stalls
+    else:
+        target = f"≤ 1 stall of ≤ {VIEWER_REENCODE_STALL_MAX:g} s"
+        ok = all(len(r["stalls"]) <= 1 for r in runs) and longest <= VIEWER_REENCODE_STALL_MAX
+    return [Row(
+        "7 Viewer", f"Chromium share page while uploading at {entry['rate_mbit']:g} Mbit/s "
+        f"({entry['factor']:g}x the bitrate): upload start → first frame (median of {n}); stalls to the end",
+        entry["label"], f"first frame {secs(first)}; {stall_text}{notes}",
+        f"upload {secs(upload)} (today a viewer waits for all of it)",
+        "—" if first is None else f"{times(upload / first)} sooner", target,
+        verdict(ok, all(r["ended"] for r in runs), first is not None))]
+
+
 def skipped_row(section: str, measure: str, why: str) -> Row:
     return Row(section, measure, "—", f"skipped ({why})", "—", "—", "—", "n/a")
 
@@ -170,11 +249,18 @@ def build_rows(results: dict) -> list[Row]:
     if "ingest" in results:
         rows += ingest_rows(results["ingest"])
     if "serving" in results:
-        rows += serving_rows(results["serving"])
+        # One dict in runs made before fMP4 segments, a list (one per kind of segment) since.
+        served = results["serving"]
+        for srv in served if isinstance(served, list) else [served]:
+            rows += serving_rows(srv)
     if "api" in results:
         rows += api_rows(results["api"])
     if results.get("scaling"):
         rows += scaling_rows(results["scaling"])
+    for entry in results.get("live", []):
+        rows += live_rows(entry)
+    for entry in results.get("viewer", []):
+        rows += viewer_rows(entry)
     for section, measure, why in results.get("skipped", []):
         rows.append(skipped_row(section, measure, why))
     return rows
@@ -204,11 +290,26 @@ def markdown(rows: list[Row], meta: dict) -> str:
         "(a shared machine: the reference runs in the same run, so ratios hold better than absolute figures)",
         f"- reference: `{' '.join(meta['reference_command'])}`; its total time is measured once per input and "
         f"extrapolated from its progress (est.) past {meta['ref_max_seconds']:.0f} s",
+        *([f"- live uploads at {', '.join(f'{r:g}' for r in meta['live_rates'])} Mbit/s; the ≈1 GB file at "
+           f"{', '.join(f'{r:g}' for r in meta['live_large_rates']) or 'none'} Mbit/s, {meta['live_runs_large']} "
+           "run(s)"] if meta.get("live_rates") else []),
         f"- targets: {passed} pass, {failed} fail", "",
         markdown_table(rows),
-        "TTFP: from the upload's HTTP response until the master playlist, a media playlist listing a segment, and "
-        "that segment are all fetched over HTTP (polled every 20 ms). Reference TTFP: from ffmpeg's start until its "
-        "playlist lists a segment (polled every 20 ms).",
+        "TTFP: from the upload's HTTP response until the master playlist, a media playlist listing a segment, its "
+        "init segment (fMP4) and that segment are all fetched over HTTP (polled every 20 ms). Reference TTFP: from "
+        "ffmpeg's start until its playlist lists a segment (polled every 20 ms).",
+        "",
+        "Live (6): tus uploads paced by a token bucket on the bytes written (8 MiB PATCHes without checksums, index "
+        "first when the index follows the media, as the web app sends them), timed from the creation POST to the "
+        "same \"playable\" as TTFP, polled every 20 ms while the upload runs; ENDLIST and ready from the last "
+        "PATCH's 204. The reference is today's wait at that speed: the upload itself, then the time from its last "
+        "byte to playable when the same file is uploaded at full speed.",
+        "",
+        "Viewer (7): Chromium (headless, software decoding) opens the share page as soon as the upload is created, "
+        "presses play once the player is on the page, and samples the video every 100 ms until it has ended; a "
+        "stall is the playhead not moving while neither paused nor ended, after the first frame. Each stall also "
+        "records how much was buffered past the playhead: with data buffered it is the browser's own (software "
+        "decoding on a busy CPU), with nothing buffered the stream was late.",
         "",
     ]
     return "\n".join(lines)

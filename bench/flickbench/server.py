@@ -15,7 +15,7 @@ from pathlib import Path
 
 # Upload bodies are sent in large blocks: the client should not be what limits an upload over loopback.
 SEND_BLOCK = 1 << 20
-# tus chunks, as the issue specifies.
+# tus chunks, as the web app sends them.
 TUS_CHUNK = 8 << 20
 
 
@@ -132,7 +132,7 @@ class Flick:
         self.request("DELETE", f"/api/video/{video['id']}",
                      headers={"Authorization": f"Bearer {video['manageToken']}"})
 
-    # --- tus (the resumable upload path, built separately; used when it answers) ----------------------
+    # --- tus (the resumable upload path; the client itself is in tus.py) ------------------------------
 
     def tus_available(self) -> bool:
         """tus is there when OPTIONS /api/uploads answers 204 with a Tus-Version header."""
@@ -141,40 +141,3 @@ class Flick:
         except OSError:
             return False
         return status == 204 and "tus-version" in headers
-
-    def tus_upload(self, path: Path) -> float:
-        """A minimal tus 1.0.0 client: creation, then PATCHes of 8 MiB on one connection. Returns seconds."""
-        size = path.stat().st_size
-        import base64
-        meta = "filename " + base64.b64encode(path.name.encode()).decode()
-        started = time.monotonic()
-        status, headers, body = self.request("POST", "/api/uploads", headers={
-            "Tus-Resumable": "1.0.0", "Upload-Length": str(size), "Upload-Metadata": meta, "Content-Length": "0"})
-        if status != 201 or "location" not in headers:
-            raise RuntimeError(f"tus creation: {status} {body[:200]!r}")
-        location = _path_of(headers["location"])
-        c = self.conn(timeout=600)
-        offset = 0
-        try:
-            with open(path, "rb") as f:
-                while offset < size:
-                    chunk = f.read(TUS_CHUNK)
-                    c.request("PATCH", location, body=chunk, headers={
-                        "Tus-Resumable": "1.0.0", "Upload-Offset": str(offset),
-                        "Content-Type": "application/offset+octet-stream", "Content-Length": str(len(chunk))})
-                    r = c.getresponse()
-                    r.read()
-                    if r.status != 204:
-                        raise RuntimeError(f"tus PATCH at {offset}: {r.status}")
-                    offset = int(r.getheader("Upload-Offset", "-1"))
-        finally:
-            c.close()
-        return time.monotonic() - started
-
-
-def _path_of(location: str) -> str:
-    """A Location header may be absolute (http://host/path) or a path."""
-    if "://" in location:
-        rest = location.split("://", 1)[1]
-        return "/" + rest.split("/", 1)[1] if "/" in rest else "/"
-    return location

@@ -1,5 +1,9 @@
-"""Serving: segment requests per second (wrk) against Flick and nginx on the same files, and the
-latency of the status API while re-encodes run."""
+"""Serving: segment requests per second (wrk) against Flick and nginx on the same bytes, and the
+latency of the status API while re-encodes run.
+
+Flick serves two kinds of segments: fMP4 (`init.mp4` + `seg_NNNNN.m4s`) cut on request from an H.264/AAC original,
+and MPEG-TS files (`seg_NNNNN.ts`) a re-encode wrote. Either way nginx gets the very bytes Flick served, as files
+(fetched through Flick's own playlist), so the reference is "the same segments, already made, served statically"."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .server import Flick
+from .stream import init_segment, segments
 
 # Debian puts nginx in /usr/sbin, which is not on every user's PATH.
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -31,6 +36,30 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def copy_stream(flick: Flick, video_id: str, dest: Path) -> list[Path]:
+    """Fetches a video's playlists, init segment (if any) and every segment from Flick into `dest`, under the same
+    names; returns the media segments' files in playlist order."""
+    dest.mkdir(parents=True, exist_ok=True)
+    base = f"/streams/{video_id}"
+
+    def fetch(name: str) -> bytes:
+        status, _, body = flick.request("GET", f"{base}/{name}")
+        if status != 200:
+            raise RuntimeError(f"GET {base}/{name}: {status}")
+        (dest / name).write_bytes(body)
+        return body
+
+    fetch("master.m3u8")
+    playlist = fetch("index.m3u8")
+    init = init_segment(playlist)
+    if init is not None:
+        fetch(init)
+    listed = segments(playlist)
+    for name in listed:
+        fetch(name)
+    return [dest / name for name in listed]
 
 
 def wrk_script(paths: list[str], dest: Path) -> Path:
@@ -84,7 +113,7 @@ http {{
     fastcgi_temp_path {tmp}/fastcgi;
     uwsgi_temp_path {tmp}/uwsgi;
     scgi_temp_path {tmp}/scgi;
-    types {{ video/mp2t ts; application/vnd.apple.mpegurl m3u8; }}
+    types {{ video/mp2t ts; video/mp4 mp4 m4s; application/vnd.apple.mpegurl m3u8; }}
     server {{
         listen 127.0.0.1:{port};
         location /streams/{video_id}/ {{ alias {hls_dir}/; }}

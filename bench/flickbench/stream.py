@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 
@@ -15,16 +16,30 @@ class FlickResult:
     ready: float  # upload response -> status ready
 
 
+def segments(playlist: bytes) -> list[str]:
+    """The segment URIs a media playlist lists, in order."""
+    lines = (line.strip() for line in playlist.decode("utf-8", "replace").splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
 def first_segment(playlist: bytes) -> str | None:
-    for line in playlist.decode("utf-8", "replace").splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            return line
-    return None
+    listed = segments(playlist)
+    return listed[0] if listed else None
+
+
+def init_segment(playlist: bytes) -> str | None:
+    """The `#EXT-X-MAP` URI (fMP4 segments served from the original need their init segment first)."""
+    match = re.search(rb'#EXT-X-MAP:.*?URI="([^"]+)"', playlist)
+    return match.group(1).decode() if match else None
+
+
+def is_ended(playlist: bytes) -> bool:
+    return b"#EXT-X-ENDLIST" in playlist
 
 
 def playable(flick: Flick, video_id: str) -> bool:
-    """What a player does first: master playlist, media playlist with a segment, then that segment, all 200."""
+    """What a player does first: master playlist, media playlist with a segment, the init segment when it has one
+    (fMP4 from the original), then the first segment, all 200."""
     base = f"/streams/{video_id}"
     status, _, _ = flick.request("GET", f"{base}/master.m3u8")
     if status != 200:
@@ -33,8 +48,19 @@ def playable(flick: Flick, video_id: str) -> bool:
     segment = first_segment(body) if status == 200 else None
     if segment is None:
         return False
+    init = init_segment(body)
+    if init is not None:
+        status, _, head = flick.request("GET", f"{base}/{init}")
+        if status != 200 or not head:
+            return False
     status, _, body = flick.request("GET", f"{base}/{segment}")
     return status == 200 and len(body) > 0
+
+
+def ended(flick: Flick, video_id: str) -> bool:
+    """The media playlist is closed (#EXT-X-ENDLIST): a player knows the whole video is there."""
+    status, _, body = flick.request("GET", f"/streams/{video_id}/index.m3u8")
+    return status == 200 and is_ended(body)
 
 
 def video_status(flick: Flick, video_id: str) -> str:
