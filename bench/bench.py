@@ -15,7 +15,7 @@ Writes target/bench/report.md, report.json and ttfp.svg (the smoke run: target/b
     BENCH_LIVE_LARGE_RATES=50,100  the same for the ~1 GB file, one run each (BENCH_LIVE_RUNS_LARGE=1); add 20 for
                               the 7-minute upload at 20 Mbit/s
     BENCH_VIEWER_FACTOR=1.5   the Chromium viewer's upload runs at this multiple of the video's own bitrate
-    BENCH_ONLY=ttfp,scaling,ingest,serving,api,live,viewer   a subset of sections
+    BENCH_ONLY=ttfp,scaling,ingest,serving,gate,api,live,viewer   a subset of sections
     FLICK_BIN=target/release/flick
 Exits non-zero when the harness itself fails (a video never plays, a tool is missing); missed targets are
 reported, not errors: machines are shared and noisy, and CI must not turn timing into flaky failures.
@@ -33,14 +33,14 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from flickbench import ingest, live, report, serving, viewer
+from flickbench import gate, ingest, live, report, serving, viewer
 from flickbench.machine import git_describe, load_average, machine
 from flickbench.reference import probe_duration, reference_command, run_reference
 from flickbench.server import Flick
 from flickbench.stream import measure_flick, video_status, wait_ready
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("ttfp", "scaling", "ingest", "serving", "api", "live", "viewer")
+SECTIONS = ("ttfp", "scaling", "ingest", "serving", "gate", "api", "live", "viewer")
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ class Settings:
             live_runs_large=int(env("BENCH_LIVE_RUNS_LARGE", "1")),
             viewer_factor=float(env("BENCH_VIEWER_FACTOR", "1.5")),
             # The smoke run keeps to what a CI machine has after `make deps`: no wrk, nginx, Chromium or 1 GB files.
-            sections=tuple(s for s in only if not smoke or s in ("ttfp", "ingest", "live")),
+            sections=tuple(s for s in only if not smoke or s in ("ttfp", "ingest", "gate", "live")),
             flick_bin=Path(env("FLICK_BIN", str(ROOT / "target/release/flick"))),
             out=Path(env("BENCH_OUT", str(ROOT / "target/bench"))),
         )
@@ -263,7 +263,32 @@ def section_serving(s: Settings, inp: Input) -> dict:
                     result[name].append(asdict(serving.run_wrk(base, script, s.connections, s.wrk_seconds)))
                 say(f"serving {kind} run {run + 1}: Flick {result['flick'][-1]['rps']:.0f} req/s, "
                     f"nginx {result['nginx'][-1]['rps']:.0f} req/s")
+            if segments[0].suffix == ".m4s":
+                # The same segments behind a password, each request with the viewer's cookie (issue 12).
+                gate.set_password(flick, video, gate.PASSWORD)
+                cookie, _ = gate.unlock(flick, video)
+                locked = serving.wrk_script(paths, s.scratch / f"segments-{inp.name}-locked.lua", cookie)
+                result["flick_protected"] = []
+                for run in range(s.runs):
+                    order = [("nginx", nginx.base, script), ("flick_protected", flick.base, locked)]
+                    for name, base, scr in order if run % 2 == 0 else reversed(order):
+                        result[name].append(asdict(serving.run_wrk(base, scr, s.connections, s.wrk_seconds)))
+                    say(f"serving {kind} behind a password run {run + 1}: Flick "
+                        f"{result['flick_protected'][-1]['rps']:.0f} req/s, nginx {result['nginx'][-1]['rps']:.0f}")
+                gate.set_password(flick, video, None)
         shutil.rmtree(files, ignore_errors=True)
+    return result
+
+
+def section_gate(s: Settings, inp: Input) -> dict:
+    """What a password costs each request after the first (a cookie's MAC), and the unlock itself (argon2id)."""
+    with Flick(s.flick_bin, s.scratch, s.log("gate")) as flick:
+        video, _, _ = flick.upload(s.path(inp))
+        wait_ready(flick, video["id"], limit=300)
+        result = gate.measure(flick, video, rounds=max(s.runs, 1), n=200 if s.smoke else 2000)
+        result["input"] = inp.label
+    say(f"gate: {result['added_ms'] * 1000:.0f} µs added per request, unlock "
+        f"{min(result['unlock_s']) * 1000:.0f} ms")
     return result
 
 
@@ -384,6 +409,9 @@ def run_sections(s: Settings) -> dict:
     if "serving" in s.sections:
         say("serving: wrk against Flick and nginx (fMP4 from the original, then stored MPEG-TS)")
         results["serving"] = [section_serving(s, H264_60S), section_serving(s, HEVC_60S)]
+    if "gate" in s.sections:
+        say("gate: the cost of a password per request")
+        results["gate"] = section_gate(s, SMOKE_INPUT if s.smoke else H264_60S)
     if "api" in s.sections:
         say("api: status latency under two re-encodes")
         results["api"] = section_api(s, H264_60S, HEVC_60S)

@@ -29,6 +29,8 @@ LIVE_REENCODE_MAX = 3.0
 ENDLIST_COPY_MAX = 1.0
 # The Chromium viewer: no stall on the copy path; at most one, this short, on the re-encode path.
 VIEWER_REENCODE_STALL_MAX = 0.5
+# Privacy (issue 12): a password adds less than this to each request after the unlock.
+GATE_ADDED_MAX_MS = 1.0
 
 
 @dataclass
@@ -136,11 +138,31 @@ def serving_rows(srv: dict) -> list[Row]:
     # Failed requests (socket errors, non-2xx) would inflate a server's figure: show them.
     errors = {k: sum(r["errors"] for r in srv[k]) for k in ("flick", "nginx")}
     err = {k: f", {v} errors" if v else "" for k, v in errors.items()}
-    return [Row("4 Serving", f"segment req/s, wrk {srv['connections']} conns {srv['seconds']} s (median of {n})",
+    rows = [Row("4 Serving", f"segment req/s, wrk {srv['connections']} conns {srv['seconds']} s (median of {n})",
                 label, f"{flick:.0f} req/s (p99 {f_p99:.0f} ms{err['flick']})",
                 f"nginx {nginx:.0f} req/s on the same bytes as files (p99 {n_p99:.0f} ms{err['nginx']})",
                 f"{flick / nginx:.0%} of nginx", f"≥ {SERVING_SHARE_MIN:.0%} of nginx",
                 verdict(flick / nginx >= SERVING_SHARE_MIN))]
+    if srv.get("flick_protected"):
+        locked = median(r["rps"] for r in srv["flick_protected"])
+        l_p99 = median(r["p99_ms"] for r in srv["flick_protected"])
+        l_err = sum(r["errors"] for r in srv["flick_protected"])
+        rows.append(Row("4 Serving", f"segment req/s behind a password (cookie on every request), wrk "
+                        f"{srv['connections']} conns (median of {len(srv['flick_protected'])})", label,
+                        f"{locked:.0f} req/s (p99 {l_p99:.0f} ms{f', {l_err} errors' if l_err else ''})",
+                        f"nginx {nginx:.0f} req/s on the same bytes as files", f"{locked / nginx:.0%} of nginx",
+                        f"≥ {SERVING_SHARE_MIN:.0%} of nginx", verdict(locked / nginx >= SERVING_SHARE_MIN)))
+    return rows
+
+
+def gate_rows(g: dict) -> list[Row]:
+    open_ms, locked_ms = median(g["open_ms"]), median(g["protected_ms"])
+    return [Row("4 Serving", f"password check per request after the unlock ({g['requests']} sequential requests x "
+                f"{len(g['open_ms'])}, median)", g["input"],
+                f"{locked_ms:.3f} ms per request behind the password (+{g['added_ms'] * 1000:.0f} µs); unlock "
+                f"(argon2id) {secs(min(g['unlock_s']))} once", f"the same video without a password: {open_ms:.3f} ms",
+                f"+{g['added_ms']:.3f} ms", f"< {GATE_ADDED_MAX_MS:g} ms added",
+                verdict(g["added_ms"] < GATE_ADDED_MAX_MS))]
 
 
 def api_rows(api: dict) -> list[Row]:
@@ -253,6 +275,8 @@ def build_rows(results: dict) -> list[Row]:
         served = results["serving"]
         for srv in served if isinstance(served, list) else [served]:
             rows += serving_rows(srv)
+    if "gate" in results:
+        rows += gate_rows(results["gate"])
     if "api" in results:
         rows += api_rows(results["api"])
     if results.get("scaling"):

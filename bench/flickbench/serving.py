@@ -62,15 +62,18 @@ def copy_stream(flick: Flick, video_id: str, dest: Path) -> list[Path]:
     return [dest / name for name in listed]
 
 
-def wrk_script(paths: list[str], dest: Path) -> Path:
-    """A wrk script that cycles through every segment, so the whole video is served, not one hot file."""
+def wrk_script(paths: list[str], dest: Path, cookie: str | None = None) -> Path:
+    """A wrk script that cycles through every segment, so the whole video is served, not one hot file (with a
+    `Cookie` header on every request when given: a password-protected video's proof)."""
     listed = ",\n".join(f'  "{p}"' for p in paths)
+    headers = "{[\"Cookie\"] = \"" + cookie + "\"}" if cookie else "nil"
     dest.write_text(
         "local paths = {\n" + listed + "\n}\n"
         "local i = 0\n"
+        f"local headers = {headers}\n"
         "request = function()\n"
         "  i = i % #paths + 1\n"
-        "  return wrk.format(\"GET\", paths[i])\n"
+        "  return wrk.format(\"GET\", paths[i], headers)\n"
         "end\n")
     return dest
 
