@@ -147,7 +147,8 @@ describe('resumable upload (tus)', () => {
       assert.equal(of(log, 'POST')[0].path, '/api/uploads');
       const patches = of(log, 'PATCH');
       assert.ok(patches.length > 1, `more than one PATCH: ${JSON.stringify(log.requests)}`);
-      assert.ok(patches.every((p) => p.path === `/api/uploads/${id}`), 'every PATCH goes to the upload whose id is the video id');
+      assert.ok(patches.every((p) => p.path === patches[0].path), 'every PATCH goes to the same upload');
+      assert.ok(!patches[0].path.includes(id), 'the share link does not name the upload');
       assert.ok(of(log, 'HEAD').length >= 1, 'asked the server for its offset');
       const resumedAt = patches.at(-1).offset;
       assert.ok(resumedAt > 0, `the last PATCH continues from the server's offset (${resumedAt}), not from 0: ${JSON.stringify(log.requests)}`);
@@ -184,7 +185,8 @@ describe('resumable upload (tus)', () => {
       await until(async () => Number(await bar.getAttribute('value')) >= 40, { what: 'upload progress of 40%' });
       assert.equal(of(log, 'POST').length, 1);
       const uploadPath = of(log, 'PATCH')[0].path;
-      assert.equal(uploadPath, `/api/uploads/${id}`, 'the share page is the upload\'s video');
+      assert.match(uploadPath, /^\/api\/uploads\/[0-9a-f]{32}$/);
+      assert.ok(!uploadPath.includes(id), 'the share link does not name the upload');
 
       await page.reload();
       // The share page, without this browser's upload running: it offers to continue with the same file.

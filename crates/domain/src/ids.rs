@@ -59,6 +59,49 @@ impl std::str::FromStr for VideoId {
     }
 }
 
+/// A video's share id: the key of its public links (`/v/{share}`, `/api/video/{share}`, `/streams/{share}/…`,
+/// `/thumbnails/{share}.jpg`). 128 random bits, 32 lowercase hex digits, like [`VideoId`].
+///
+/// It is not the video's storage id: the link never names the upload URL or the blobs, and revoking a link only
+/// gives the video a new share id.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ShareId(uuid::Uuid);
+
+impl ShareId {
+    /// A fresh random share id.
+    pub fn new() -> Self {
+        ShareId(uuid::Uuid::new_v4())
+    }
+
+    /// Parses the 32-hex-digit form, as strictly as [`VideoId::parse`].
+    pub fn parse(s: &str) -> Result<Self, IdError> {
+        VideoId::parse(s).map(|id| ShareId(id.0))
+    }
+
+    /// The share id a video had before share ids existed: its own id, so that links given out then still work.
+    pub fn legacy(id: VideoId) -> Self {
+        ShareId(id.0)
+    }
+}
+
+impl Default for ShareId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for ShareId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0.simple())
+    }
+}
+
+impl fmt::Debug for ShareId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ShareId({})", self.0.simple())
+    }
+}
+
 /// The secret that lets whoever uploaded a video delete it. Only its SHA-256 hash is stored.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ManageToken(String);

@@ -15,5 +15,7 @@ pub mod ports;
 pub mod upload;
 pub mod video;
 
-pub use ids::{IdError, ManageToken, VideoId};
-pub use video::{Delivery, NewVideo, UPLOAD_ABANDONED, Video, VideoFailure, VideoStatus, VideoUpdate};
+pub use ids::{IdError, ManageToken, ShareId, VideoId};
+pub use video::{
+    Access, AccessUpdate, Delivery, NewVideo, UPLOAD_ABANDONED, Video, VideoFailure, VideoStatus, VideoUpdate,
+};

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::ids::VideoId;
+use crate::ids::{ShareId, VideoId};
 
 /// Where a video is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,9 +83,14 @@ pub struct VideoFailure {
 /// A stored video record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Video {
+    /// The storage id: blob keys, jobs and the upload URL use it; viewers never see it.
     pub id: VideoId,
+    /// The id of its public links (a new one when the owner revokes the link).
+    pub share_id: ShareId,
     /// The file name the uploader gave (display only; never used in a path).
     pub original_name: String,
+    /// The title its owner gave it; `None`: the file name without its extension.
+    pub title: Option<String>,
     pub size_bytes: u64,
     pub status: VideoStatus,
     /// True once the first HLS segment is listed in a published playlist (stored delivery; for delivery from the
@@ -102,14 +107,72 @@ pub struct Video {
     pub has_thumbnail: bool,
     pub failure: Option<VideoFailure>,
     pub manage_token_hash: String,
+    /// Who may watch it, as its owner set it.
+    pub access: Access,
+    /// Set when it was deleted (by its owner, or because its expiry or view limit ended it): a tombstone that every
+    /// read treats as absent, kept until every blob of it is removed.
+    pub deleted_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl Video {
+    /// Whether it is gone for everyone but a purge: deleted (a tombstone), or its upload abandoned.
+    pub fn is_gone(&self) -> bool {
+        self.deleted_at.is_some()
+            || (self.status == VideoStatus::Error && self.failure.as_ref().is_some_and(|f| f.code == UPLOAD_ABANDONED))
+    }
+}
+
+/// How long the last allowed view of a video with a view limit may go on before the video is deleted.
+pub const LAST_VIEW_GRACE: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
+/// The owner's controls over who may watch a video.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Access {
+    /// An argon2id hash (PHC string) of the password viewers must give; `None`: no password.
+    pub password_hash: Option<String>,
+    /// From then on the video is gone for everyone.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// How many views are allowed ("burn after reading"); `None`: no limit.
+    pub max_views: Option<u32>,
+    /// Views counted since the limit was set.
+    pub views: u32,
+    /// When the last counted view started.
+    pub last_view_at: Option<DateTime<Utc>>,
+}
+
+impl Access {
+    /// Views still allowed, if there is a limit.
+    pub fn views_left(&self) -> Option<u32> {
+        self.max_views.map(|max| max.saturating_sub(self.views))
+    }
+
+    /// Whether the video is over for everyone at `now`: past its expiry, or its last allowed view started more than
+    /// [`LAST_VIEW_GRACE`] ago.
+    pub fn ended(&self, now: DateTime<Utc>) -> bool {
+        let expired = self.expires_at.is_some_and(|t| t <= now);
+        let used_up = self.views_left() == Some(0) && self.last_view_at.is_none_or(|t| t + LAST_VIEW_GRACE <= now);
+        expired || used_up
+    }
+}
+
+/// An owner's change to a video's title and access; `None` leaves a setting as it is, `Some(None)` clears it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AccessUpdate {
+    /// A new title; `Some("")` gives the file name back.
+    pub title: Option<String>,
+    pub password_hash: Option<Option<String>>,
+    pub expires_at: Option<Option<DateTime<Utc>>>,
+    /// Setting a limit (or removing one) starts counting views again from zero.
+    pub max_views: Option<Option<u32>>,
 }
 
 /// What is known of a video when its upload starts (resumable uploads) or has been accepted (plain uploads).
 #[derive(Debug, Clone)]
 pub struct NewVideo {
     pub id: VideoId,
+    pub share_id: ShareId,
     /// `Uploading` for a resumable upload created before its bytes, `Processing` for a complete one.
     pub status: VideoStatus,
     pub original_name: String,

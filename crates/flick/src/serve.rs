@@ -33,6 +33,7 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         idle: Duration::from_secs(config.server.idle_timeout_seconds),
     };
     let workers = config.processing.workers;
+    let gate = flick_http::Gate::new(&wiring.signing_key, base_url.starts_with("https://"));
     // A node that runs no worker runs no live one either (`--no-workers`: an API node).
     let live_workers = if workers == 0 { 0 } else { config.processing.live_workers };
     let state = AppState {
@@ -47,6 +48,7 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         config: std::sync::Arc::new(config),
         base_url: base_url.clone(),
         web,
+        gate,
     };
 
     let shutdown = CancellationToken::new();
@@ -61,6 +63,9 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
     wiring.started();
     // Unfinished resumable uploads past their expiry are deleted in the background.
     let sweeper = tokio::spawn(flick_http::tus::run_upload_sweeper(state.clone()));
+    // Deleted, expired and used-up videos are purged in the background (every API node sweeps; purges are
+    // idempotent).
+    let purger = tokio::spawn(flick_http::run_sweeper(state.clone()));
     let app = flick_http::router(state);
 
     // The line `make run` users look for, and tests parse.
@@ -87,6 +92,7 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         Err(_) => tracing::warn!("in-flight requests did not finish within the grace period"),
     }
     sweeper.abort();
+    purger.abort();
     // Interrupted jobs are claimable at once by any other worker or the next start.
     wiring.stop().await;
     tracing::info!("stopped");

@@ -58,6 +58,8 @@ pub struct Wiring {
     pub ctx: Arc<Context>,
     /// True when no other process used the data folder at start-up (the single-machine default).
     pub alone: bool,
+    /// The key viewers' cookies are signed with, the same for every process on this database.
+    pub signing_key: Vec<u8>,
     data_lock: File,
     startup_lock: Option<File>,
 }
@@ -108,6 +110,9 @@ impl Wiring {
             Arc::new(LocalSpool::new(scratch_dir.clone()))
         };
         let packages = Packages::new(store.clone(), PACKAGE_CACHE_BYTES);
+        let mut fresh = [0u8; 32];
+        getrandom::fill(&mut fresh).map_err(|e| ServeError::Database(format!("no random source: {e}")))?;
+        let signing_key = db.secret("cookie_key", &fresh).await.map_err(|e| ServeError::Database(e.to_string()))?;
         let node = Node::this_process(&hostname());
         let ctx = Arc::new(Context {
             repo: db.clone(),
@@ -134,6 +139,7 @@ impl Wiring {
             packages,
             ctx,
             alone,
+            signing_key,
             data_lock,
             startup_lock: Some(startup_lock),
         })

@@ -56,6 +56,15 @@ pub enum ApiError {
     TooManyRequests { retry_after: u64, reason: String },
     #[error("the upload was too slow (under {min_bytes_per_second} bytes per second) and was stopped")]
     UploadTooSlow { min_bytes_per_second: u64 },
+    /// An owner's setting that cannot be taken: its field's code (`invalid_title`, ...) and why.
+    #[error("{message}")]
+    InvalidSetting { code: &'static str, message: String },
+    #[error("this video is protected by a password")]
+    PasswordRequired,
+    #[error("wrong password")]
+    WrongPassword,
+    #[error("too many wrong passwords; try again in {retry_after} seconds")]
+    TooManyAttempts { retry_after: u64 },
     #[error("internal error")]
     Internal(String),
     /// `/readyz`: a dependency (database, store) does not answer; what failed, without secrets.
@@ -85,6 +94,10 @@ impl ApiError {
             ApiError::ExceedsUploadLength => (StatusCode::PAYLOAD_TOO_LARGE, "exceeds_upload_length"),
             ApiError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             ApiError::UploadTooSlow { .. } => (StatusCode::REQUEST_TIMEOUT, "upload_too_slow"),
+            ApiError::InvalidSetting { code, .. } => (StatusCode::BAD_REQUEST, code),
+            ApiError::PasswordRequired => (StatusCode::UNAUTHORIZED, "password_required"),
+            ApiError::WrongPassword => (StatusCode::UNAUTHORIZED, "wrong_password"),
+            ApiError::TooManyAttempts { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             ApiError::NotReady(_) => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
         }
@@ -94,6 +107,7 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
+        let bearer = matches!(self, ApiError::Unauthorized);
         let message = match &self {
             ApiError::Internal(detail) => {
                 // Details stay in the log; the client gets a safe sentence.
@@ -110,10 +124,11 @@ impl IntoResponse for ApiError {
         {
             response.headers_mut().insert(header::CONTENT_RANGE, v);
         }
-        if let ApiError::TooManyRequests { retry_after, .. } = self {
+        if let ApiError::TooManyRequests { retry_after, .. } | ApiError::TooManyAttempts { retry_after } = self {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
         }
-        if matches!(status, StatusCode::UNAUTHORIZED) {
+        // The password is not an HTTP authentication scheme: only the manage token is asked for as a Bearer.
+        if bearer {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response

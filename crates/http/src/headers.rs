@@ -29,7 +29,8 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
     response
 }
 
-/// One span per request, carrying the video id when the path names one.
+/// One span per request, carrying the video id when the path names one (a share link's handler replaces it with the
+/// video's storage id once it has found the video, so that requests and jobs log the same id).
 pub async fn request_span(request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
     let video_id = video_id_in_path(&path).map(|id| id.to_string()).unwrap_or_default();

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use flick_domain::ports::BlobKey;
 use flick_domain::upload::{Container, extension_of};
-use flick_domain::{NewVideo, VideoId, VideoStatus};
+use flick_domain::{NewVideo, ShareId, VideoId, VideoStatus};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -13,6 +13,8 @@ use crate::state::AppState;
 /// A complete upload in the scratch area, fsynced, with everything its video record needs.
 pub(crate) struct FinishedUpload<'a> {
     pub id: VideoId,
+    /// The id of its links.
+    pub share_id: ShareId,
     /// The file; [`accept_finished`] moves it into the store.
     pub local: &'a Path,
     pub size: u64,
@@ -28,6 +30,7 @@ pub(crate) async fn accept_finished(state: &AppState, upload: FinishedUpload<'_>
     state.store.put_file(&raw, upload.local).await?;
     let record = NewVideo {
         id,
+        share_id: upload.share_id,
         status: VideoStatus::Processing,
         original_name: upload.original_name,
         size_bytes: upload.size,

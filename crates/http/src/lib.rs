@@ -6,18 +6,22 @@
 //! - intake: [`upload`] (`POST /api/upload`), [`tus`] (resumable uploads, written once over the upload spool),
 //!   `intake` (what both share: names, types, a complete file becoming a video), [`limits`] (abuse limits),
 //!   `upload_locks` (one writer per upload in this process);
-//! - `videos` (status, delete, listing), `lifecycle` (ending a video: deleted, or its upload abandoned), `links`;
+//! - `videos` (status as viewers may see it, listing), `owner` (title, password, expiry, view limit, revoke, delete),
+//!   `gate` (who may see a video: the manage token, password and view cookies), `lifecycle` (ending a video:
+//!   tombstone, purge, the sweeper), `links`;
 //! - `streams` (playlists with blocking reloads, segments from the original or the store, thumbnails);
 //! - `pages` and `web` (the web app, share pages, health), `metrics`, `headers` (security headers, request spans),
 //!   `error` (the one mapping from failures to HTTP), `state`.
 
 mod error;
+mod gate;
 mod headers;
 mod intake;
 mod lifecycle;
 pub mod limits;
 mod links;
 mod metrics;
+mod owner;
 mod pages;
 mod state;
 mod streams;
@@ -32,6 +36,8 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
 pub use error::ApiError;
+pub use gate::Gate;
+pub use lifecycle::{run_sweeper, sweep};
 pub use metrics::ops_router;
 pub use state::AppState;
 pub use upload_locks::UploadLocks;
@@ -43,7 +49,9 @@ pub fn router(state: AppState) -> Router {
     let limits = limits::UploadLimits::new(&state.config, state.scratch_dir.clone());
     let api = Router::new()
         .route("/api/upload", post(upload::upload).put(upload::upload).layer(DefaultBodyLimit::disable()))
-        .route("/api/video/{id}", get(videos::get_video).delete(videos::delete_video))
+        .route("/api/video/{id}", get(videos::get_video).patch(owner::update).delete(owner::delete))
+        .route("/api/video/{id}/revoke", post(owner::revoke))
+        .route("/api/video/{id}/unlock", post(owner::unlock))
         .route("/api/videos", get(videos::list_videos))
         .route("/api/config", get(videos::public_config));
     let api = api.merge(tus::routes());

@@ -1,8 +1,8 @@
 //! The links of a video, relative to the site root: the one place their shapes are written.
 
-use flick_domain::VideoId;
+use flick_domain::ShareId;
 
-/// Where a video's pages, status and media live.
+/// Where a video's pages, status and media live: all named by its share id.
 pub struct Links {
     pub share: String,
     pub status: String,
@@ -11,7 +11,7 @@ pub struct Links {
 }
 
 impl Links {
-    pub fn of(id: VideoId) -> Self {
+    pub fn of(id: ShareId) -> Self {
         Links {
             share: format!("/v/{id}"),
             status: format!("/api/video/{id}"),

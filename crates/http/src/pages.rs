@@ -2,15 +2,14 @@
 //! minimal built-in fallbacks when the UI is not built, and `/healthz`.
 
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, Uri, header};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 use flick_domain::ports::{Repo, Store};
-use flick_domain::upload::title_of;
 
 use crate::error::ApiError;
 use crate::links::Links;
 use crate::state::AppState;
-use crate::videos::load;
+use crate::videos::{display_title, load};
 use crate::web::content_type;
 
 /// `GET /healthz`
@@ -104,9 +103,9 @@ const UI_MISSING: &str = "<p class=\"note\">The full web app is not built into t
 <code>make build</code> (or <code>cd web &amp;&amp; npm ci &amp;&amp; npm run build</code>, then rebuild Flick).</p>";
 
 /// `GET /v/{id}`: the share page, with link-preview tags. Unknown and malformed ids get the same 404 page.
-pub async fn share_page(State(state): State<AppState>, Path(id): Path<String>) -> Response {
-    let video = match load(&state, &id).await {
-        Ok(v) => v,
+pub async fn share_page(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    let video = match load(&state, &id, &headers).await {
+        Ok(seen) => seen.video,
         Err(ApiError::NotFound) => {
             let head = "<title>Not found · Flick</title>";
             return match state.web.index_with_head(head) {
@@ -119,8 +118,10 @@ pub async fn share_page(State(state): State<AppState>, Path(id): Path<String>) -
         }
         Err(e) => return e.into_response(),
     };
-    let title = escape_html(&title_of(&video.original_name));
-    let links = Links::of(video.id);
+    // A protected video's page names nothing of it (nor does its preview) until the password is given.
+    let protected = state.gate.check_password(&headers, &video, chrono::Utc::now()).is_err();
+    let title = if protected { "A private video".to_owned() } else { escape_html(&display_title(&video)) };
+    let links = Links::of(video.share_id);
     let mut head = format!("<title>{title} · Flick</title>\n");
     if state.config.share.link_previews {
         let base = escape_html(&state.base_url);
@@ -129,7 +130,7 @@ pub async fn share_page(State(state): State<AppState>, Path(id): Path<String>) -
              <meta property=\"og:url\" content=\"{base}{share}\">\n<meta property=\"og:site_name\" content=\"Flick\">\n",
             share = links.share
         ));
-        if video.has_thumbnail {
+        if video.has_thumbnail && !protected {
             head.push_str(&format!(
                 "<meta property=\"og:image\" content=\"{base}{thumb}\">\n<meta name=\"twitter:card\" content=\"summary_large_image\">\n",
                 thumb = links.thumbnail
@@ -148,7 +149,7 @@ pub async fn share_page(State(state): State<AppState>, Path(id): Path<String>) -
 </main>
 <script src="/static/hls.light.min.js"></script>
 <script src="/static/share.js"></script>"#,
-        id = video.id,
+        id = video.share_id,
     );
     html_response(StatusCode::OK, page_with_head(&head, &body))
 }

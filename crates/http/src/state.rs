@@ -29,4 +29,6 @@ pub struct AppState {
     pub base_url: String,
     /// Where the web app's files come from.
     pub web: crate::web::WebUi,
+    /// Checks owners' tokens and viewers' password and view cookies.
+    pub gate: crate::gate::Gate,
 }

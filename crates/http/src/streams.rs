@@ -12,6 +12,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use chrono::Utc;
 use flick_domain::ports::{BlobKey, ByteRange, ByteStream};
 use flick_domain::{Delivery, Video, VideoStatus};
 use flick_packaging::playlist;
@@ -21,12 +22,14 @@ use serde::Deserialize;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::videos::{load, original_of};
+use crate::videos::{Seen, load, original_of};
 
-/// Segments never change once listed; playlists do while the video grows.
-const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// Segments never change once listed; playlists do while the video grows. Nothing is for shared caches: a video that
+/// is deleted, expires, or gets a password must not go on playing from a proxy or CDN.
+const IMMUTABLE: &str = "private, max-age=31536000, immutable";
 const GROWING: &str = "no-cache";
-const DONE: &str = "public, max-age=60";
+const DONE: &str = "private, max-age=60";
+const THUMBNAIL: &str = "private, max-age=3600";
 /// The longest a blocking playlist request is held (LL-HLS asks for three target durations at most).
 const MAX_HOLD: Duration = Duration::from_secs(12);
 /// How often a held request for a stored playlist looks again.
@@ -64,7 +67,8 @@ impl HlsQuery {
     }
 }
 
-/// `GET /streams/{id}/{file}`
+/// `GET /streams/{id}/{file}`: behind the video's password, and counted against its view limit (a segment asked
+/// without this browser's view cookie starts a view; none left: 404).
 pub async fn stream_file(
     State(state): State<AppState>,
     Path((id, file)): Path<(String, String)>,
@@ -72,13 +76,80 @@ pub async fn stream_file(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let kind = classify(&file).ok_or(ApiError::NotFound)?;
-    let video = load(&state, &id).await?;
+    let Seen { video, owner } = load(&state, &id, &headers).await?;
     if video.status == VideoStatus::Error {
         return Err(ApiError::NotFound);
     }
+    let now = Utc::now();
+    state.gate.check_password(&headers, &video, now)?;
+    let view = match kind {
+        HlsFile::Segment { index, .. } if video.access.max_views.is_some() && !owner => {
+            Some(View::of(&state, &video, &headers, index, now).await?)
+        }
+        _ => None,
+    };
+    let mut response = match video.delivery {
+        Delivery::Original => serve_cut(&state, &video, kind, &query, &headers).await?,
+        Delivery::Stored => serve_stored(&state, &video, kind, &file, &query, &headers).await?,
+    };
+    if let Some(view) = view {
+        view.finish(&state, &video, &mut response).await;
+    }
+    Ok(response)
+}
+
+/// A segment request of a video with a view limit: the view it belongs to.
+struct View {
+    number: u32,
+    /// A cookie to set: the view was counted by this request.
+    cookie: Option<HeaderValue>,
+    index: usize,
+}
+
+impl View {
+    async fn of(
+        state: &AppState,
+        video: &Video,
+        headers: &HeaderMap,
+        index: usize,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<View, ApiError> {
+        if let Some(number) = state.gate.counted_view(headers, video, now) {
+            return Ok(View { number, cookie: None, index });
+        }
+        let number = state.repo.count_view(video.id, now).await?.ok_or(ApiError::NotFound)?;
+        tracing::info!(video_id = %video.id, number, "view counted");
+        Ok(View { number, cookie: state.gate.view_cookie(video, number, now), index })
+    }
+
+    /// Sets the view's cookie; when the last allowed view fetches the last segment of a complete video, that view
+    /// has seen everything: the video is deleted (the segment being sent still arrives).
+    async fn finish(self, state: &AppState, video: &Video, response: &mut Response) {
+        if let Some(cookie) = self.cookie {
+            response.headers_mut().append(header::SET_COOKIE, cookie);
+        }
+        let last_view = video.access.max_views == Some(self.number);
+        if !last_view || video.status != VideoStatus::Ready || !response.status().is_success() {
+            return;
+        }
+        if self.index + 1 == segment_count(state, video).await.unwrap_or(usize::MAX) {
+            tracing::info!(video_id = %video.id, "the last allowed view reached the end");
+            if let Err(e) = crate::lifecycle::delete_video(state, video.id).await {
+                tracing::warn!(video_id = %video.id, error = %e, "cannot delete a used-up video");
+            }
+        }
+    }
+}
+
+/// How many segments a ready video has.
+async fn segment_count(state: &AppState, video: &Video) -> Option<usize> {
     match video.delivery {
-        Delivery::Original => serve_cut(&state, &video, kind, &query, &headers).await,
-        Delivery::Stored => serve_stored(&state, &video, kind, &file, &query, &headers).await,
+        Delivery::Original => Some(state.packages.get(video.id).await.ok()??.segments.len()),
+        Delivery::Stored => {
+            let key = BlobKey::hls_file(video.id, "index.m3u8").ok()?;
+            let text = read_small(state, &key).await.ok()?;
+            playlist::parse_media(&text).map(|s| s.len()).ok()
+        }
     }
 }
 
@@ -120,9 +191,11 @@ async fn serve_cut(
                 // Not listed yet: its bytes are still being uploaded.
                 return Err(ApiError::NotFound);
             }
-            let total = segment.len();
+            // Its length is known once its SEI units are stripped: the layout is worked out on the first request and
+            // kept beside the package.
+            let cut::SegmentBody { len: total, body } =
+                state.packages.segment_body(&original, &arrived, &package, index).await?;
             let range = requested(headers, total)?;
-            let body = cut::segment_body(&original, &arrived, &package, index).await?;
             let body = match range {
                 Some(r) => slice(body, r.start, r.end - r.start + 1),
                 None => body,
@@ -186,18 +259,19 @@ async fn read_small(state: &AppState, key: &BlobKey) -> Result<String, ApiError>
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
-/// `GET /thumbnails/{id}.jpg`
+/// `GET /thumbnails/{id}.jpg`: behind the video's password, like its stream.
 pub async fn thumbnail(
     State(state): State<AppState>,
     Path(file): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let id = file.strip_suffix(".jpg").ok_or(ApiError::NotFound)?;
-    let video = load(&state, id).await?;
+    let Seen { video, .. } = load(&state, id, &headers).await?;
+    state.gate.check_password(&headers, &video, Utc::now())?;
     if !video.has_thumbnail {
         return Err(ApiError::NotFound);
     }
-    serve_blob(&state, &BlobKey::thumbnail(video.id), &headers, "image/jpeg", "public, max-age=3600").await
+    serve_blob(&state, &BlobKey::thumbnail(video.id), &headers, "image/jpeg", THUMBNAIL).await
 }
 
 /// Streams a blob, honouring a single-range `Range` header (multi-range requests get the whole blob).

@@ -10,7 +10,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use bytes::Bytes;
 use flick_domain::upload::{Container, SNIFF_LEN, clean_file_name, sniff};
-use flick_domain::{ManageToken, VideoId};
+use flick_domain::{ManageToken, ShareId, VideoId};
 use futures_util::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
@@ -80,11 +80,13 @@ pub async fn upload(
         receive(&state, request.into_body().into_data_stream(), name).await?
     };
 
-    let id = VideoId::new();
+    let (id, share) = (VideoId::new(), ShareId::new());
+    tracing::Span::current().record("video_id", tracing::field::display(id));
     let token = ManageToken::generate().map_err(|e| ApiError::Internal(e.to_string()))?;
     let mut received = received;
     let finished = FinishedUpload {
         id,
+        share_id: share,
         local: received.file.path(),
         size: received.size,
         original_name: received.name.clone(),
@@ -94,9 +96,9 @@ pub async fn upload(
     received.file.disarm();
     flick_telemetry::metrics().upload_completed(flick_telemetry::UploadKind::Post);
 
-    let links = Links::of(id);
+    let links = Links::of(share);
     let body = UploadResponse {
-        id: id.to_string(),
+        id: share.to_string(),
         url: links.share.clone(),
         status_url: links.status,
         stream_url: links.stream,

@@ -1,16 +1,19 @@
-//! The video API: status, deletion, the admin listing, and the public limits the web app reads.
+//! The video API as viewers see it: status (and who may see it), the admin listing, and the public limits the web
+//! app reads.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::IntoResponse;
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
 use flick_domain::ids::constant_time_eq;
 use flick_domain::upload::title_of;
-use flick_domain::{Delivery, ManageToken, UPLOAD_ABANDONED, Video, VideoId, VideoStatus};
+use flick_domain::{Delivery, ManageToken, ShareId, UPLOAD_ABANDONED, Video, VideoStatus};
 use flick_stream::{Arrived, Original};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
+use crate::gate::{Gate, bearer};
 use crate::links::Links;
 use crate::state::AppState;
 
@@ -75,12 +78,17 @@ pub fn original_of(state: &AppState, v: &Video) -> Original {
     Original::new(v.id, v.size_bytes, state.uploads.clone(), state.spool.clone(), state.store.clone())
 }
 
+/// The title viewers see: the one its owner gave, or the file name without its extension.
+pub fn display_title(v: &Video) -> String {
+    v.title.clone().filter(|t| !t.is_empty()).unwrap_or_else(|| title_of(&v.original_name))
+}
+
 impl VideoView {
     pub fn of(v: &Video, now: Playable) -> Self {
-        let links = Links::of(v.id);
+        let links = Links::of(v.share_id);
         VideoView {
-            id: v.id.to_string(),
-            title: title_of(&v.original_name),
+            id: v.share_id.to_string(),
+            title: display_title(v),
             status: v.status.as_str(),
             playable: now.playable,
             playable_seconds: (now.seconds * 1000.0).round() / 1000.0,
@@ -100,67 +108,94 @@ impl VideoView {
     }
 }
 
-/// Parses an id from a path; malformed ids get the same 404 as unknown ones.
-pub fn parse_id(raw: &str) -> Result<VideoId, ApiError> {
-    VideoId::parse(raw).map_err(|_| ApiError::NotFound)
+/// A video as one request may see it.
+pub struct Seen {
+    pub video: Video,
+    /// The request presents the video's manage token.
+    pub owner: bool,
 }
 
-/// Loads a video as viewers may see it, or answers 404: an abandoned upload is as gone as a deleted video.
-pub async fn load(state: &AppState, raw_id: &str) -> Result<Video, ApiError> {
-    let video = load_any(state, raw_id).await?;
-    if is_abandoned(&video) {
+/// Loads a video by its share id as the request may see it, or answers 404 — the same 404 as for an unknown id when
+/// it was deleted, its upload abandoned (its owner still sees that), it expired, or its views are used up (except
+/// for the browser whose view is the last one, still going on).
+pub async fn load(state: &AppState, raw_id: &str, headers: &HeaderMap) -> Result<Seen, ApiError> {
+    let share = ShareId::parse(raw_id).map_err(|_| ApiError::NotFound)?;
+    let video = state.repo.get_video_by_share(share).await?.ok_or(ApiError::NotFound)?;
+    // The request's log lines name the video as its jobs' do: by its storage id.
+    tracing::Span::current().record("video_id", tracing::field::display(video.id));
+    let owner = Gate::is_owner(headers, &video);
+    let now = Utc::now();
+    let gone = video.deleted_at.is_some()
+        || (is_abandoned(&video) && !owner)
+        || video.access.ended(now)
+        || (video.access.views_left() == Some(0) && !owner && state.gate.counted_view(headers, &video, now).is_none());
+    if gone {
         return Err(ApiError::NotFound);
     }
-    Ok(video)
+    Ok(Seen { video, owner })
 }
 
-/// Loads a video whatever became of it, or answers 404.
-async fn load_any(state: &AppState, raw_id: &str) -> Result<Video, ApiError> {
-    let id = parse_id(raw_id)?;
-    state.repo.get_video(id).await?.ok_or(ApiError::NotFound)
+/// Loads a video as its owner (the manage token as a Bearer): 401 without a token, 403 with another video's.
+pub async fn load_owned(state: &AppState, raw_id: &str, headers: &HeaderMap) -> Result<Video, ApiError> {
+    let share = ShareId::parse(raw_id).map_err(|_| ApiError::NotFound)?;
+    let video = state.repo.get_video_by_share(share).await?.ok_or(ApiError::NotFound)?;
+    tracing::Span::current().record("video_id", tracing::field::display(video.id));
+    if video.deleted_at.is_some() || video.access.ended(Utc::now()) {
+        return Err(ApiError::NotFound);
+    }
+    let token = bearer(headers).ok_or(ApiError::Unauthorized)?;
+    if !ManageToken::from_presented(token).matches(&video.manage_token_hash) {
+        return Err(ApiError::Forbidden);
+    }
+    Ok(video)
 }
 
 fn is_abandoned(v: &Video) -> bool {
     v.status == VideoStatus::Error && v.failure.as_ref().is_some_and(|f| f.code == UPLOAD_ABANDONED)
 }
 
-/// `GET /api/video/{id}`. The owner (manage token as a Bearer) also sees what became of an abandoned upload.
+/// `GET /api/video/{id}`: the status. A protected video without the password's proof shows only that it is
+/// protected; the owner (manage token as a Bearer) also sees its settings, and what became of an abandoned upload.
 pub async fn get_video(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-) -> Result<impl IntoResponse, ApiError> {
-    let video = load_any(&state, &id).await?;
-    if is_abandoned(&video)
-        && !bearer(&headers).is_some_and(|t| ManageToken::from_presented(t).matches(&video.manage_token_hash))
-    {
-        return Err(ApiError::NotFound);
+) -> Result<Response, ApiError> {
+    let Seen { video, owner } = load(&state, &id, &headers).await?;
+    if let Err(ApiError::PasswordRequired) = state.gate.check_password(&headers, &video, Utc::now()) {
+        let body = serde_json::json!({ "id": video.share_id.to_string(), "passwordRequired": true });
+        return Ok(([(header::CACHE_CONTROL, "no-store")], Json(body)).into_response());
     }
     let now = Playable::of(&state, &video).await?;
-    Ok(([(header::CACHE_CONTROL, "no-store")], Json(VideoView::of(&video, now))))
-}
-
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
-}
-
-/// `DELETE /api/video/{id}` with the manage token, at any moment (mid-upload too): removes the record first (every
-/// URL then answers 404), then its jobs, its unfinished upload and its blobs.
-pub async fn delete_video(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Result<StatusCode, ApiError> {
-    let video = load_any(&state, &id).await?;
-    let token = bearer(&headers).ok_or(ApiError::Unauthorized)?;
-    if !ManageToken::from_presented(token).matches(&video.manage_token_hash) {
-        return Err(ApiError::Forbidden);
+    let view = VideoView::of(&video, now);
+    if owner {
+        return Ok(([(header::CACHE_CONTROL, "no-store")], Json(OwnerView::of(view, &video))).into_response());
     }
-    crate::lifecycle::delete_video(&state, video.id).await?;
-    tracing::info!(video_id = %video.id, "video deleted");
-    Ok(StatusCode::NO_CONTENT)
+    Ok(([(header::CACHE_CONTROL, "no-store")], Json(view)).into_response())
+}
+
+/// The JSON shape of a video as its owner sees it: the status and the access settings (never the password).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OwnerView {
+    #[serde(flatten)]
+    view: VideoView,
+    password_protected: bool,
+    expires_at: Option<String>,
+    max_views: Option<u32>,
+    views_left: Option<u32>,
+}
+
+impl OwnerView {
+    pub fn of(view: VideoView, v: &Video) -> Self {
+        OwnerView {
+            view,
+            password_protected: v.access.password_hash.is_some(),
+            expires_at: v.access.expires_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            max_views: v.access.max_views,
+            views_left: v.access.views_left(),
+        }
+    }
 }
 
 #[derive(Deserialize)]

@@ -30,7 +30,7 @@ const LOOKAHEAD: u64 = 16 << 20;
 
 /// Runs one claimed job to its end.
 pub async fn run(ctx: &Context, job: &Job, work: &Path) -> Result<(), JobError> {
-    let Some(video) = ctx.repo.get_video(job.video_id).await? else {
+    let Some(video) = ctx.repo.get_video(job.video_id).await?.filter(|v| v.deleted_at.is_none()) else {
         tracing::info!("the video was deleted; nothing to do");
         return Ok(());
     };

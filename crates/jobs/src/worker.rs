@@ -99,7 +99,7 @@ async fn run_job(ctx: &Context, job: Job, shutdown: &CancellationToken) {
 async fn remove_if_gone(ctx: &Context, job: &Job) {
     let gone = match ctx.repo.get_video(job.video_id).await {
         Ok(None) => true,
-        Ok(Some(v)) => v.failure.as_ref().is_some_and(|f| f.code == flick_domain::UPLOAD_ABANDONED),
+        Ok(Some(v)) => v.is_gone(),
         Err(_) => false,
     };
     if !gone {

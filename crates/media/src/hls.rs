@@ -8,6 +8,9 @@
 //! muxer cannot do this: its `-hls_init_time` applies to every segment when the playlist keeps all
 //! of them (`-hls_list_size 0`), verified with ffmpeg 5.1.
 //!
+//! Copied H.264 goes through a bitstream filter that drops its SEI NAL units ([`STRIP_SEI`]): it keeps no camera
+//! metadata hidden there. Encoded video carries only x264's own SEI (its version and options).
+//!
 //! The segment muxer writes its playlist to `ffmpeg.m3u8.tmp` and renames it after each segment
 //! is finished and flushed, so `ffmpeg.m3u8` only ever lists complete segments and is never seen
 //! half written.
@@ -30,6 +33,9 @@ use crate::tools::Tools;
 pub const FFMPEG_PLAYLIST: &str = "ffmpeg.m3u8";
 /// Segment file names: `seg_00000.ts`, `seg_00001.ts`, ...
 const SEGMENT_PATTERN: &str = "seg_%05d.ts";
+/// The bitstream filter that drops every H.264 SEI NAL unit (type 6): none is needed to decode, and segments start
+/// at IDR frames (ffmpeg 5.1 has it).
+pub const STRIP_SEI: &str = "filter_units=remove_types=6";
 /// `-segment_times` lists at most this many cuts (the argument must stay under the kernel's 128 KiB
 /// per-argument limit); with 4 s segments that is 11 hours.
 const MAX_CUTS: usize = 10_000;
@@ -122,6 +128,12 @@ pub fn hls_args(run: &HlsRun) -> Result<Vec<OsString>, MediaError> {
                 AudioPlan::Encode(enc) => a.extend(aac_args(enc)),
             }
         }
+    }
+    // Copied H.264 would keep the camera's SEI units (dates, places, device: user data registered or unregistered):
+    // none reaches a viewer. An encode carries only what x264 writes (its version and options), none of the upload's,
+    // and is left as it is: the filter measurably delayed the first segments of a live re-encode.
+    if !matches!(run.plan, Plan::Transcode { .. }) {
+        push(&mut a, &["-bsf:v", STRIP_SEI]);
     }
 
     let cut_list = times.iter().map(|t| secs(*t)).collect::<Vec<_>>().join(",");

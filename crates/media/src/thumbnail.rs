@@ -154,6 +154,9 @@ async fn run_once(
             "mjpeg",
             "-q:v",
             "4",
+            // Codec and muxer: without the codec flag the encoder writes its version in a JPEG comment ("Lavc…").
+            "-flags:v",
+            "+bitexact",
             "-fflags",
             "+bitexact",
             "-f",
@@ -161,7 +164,7 @@ async fn run_once(
         ]
         .map(OsString::from),
     );
-    // The raw mjpeg muxer writes exactly the JPEG (no image2 filename patterns, no EXIF).
+    // The raw mjpeg muxer writes exactly the JPEG (no image2 filename patterns, no EXIF): JFIF, tables and pixels.
     let mut out = OsString::from("file:");
     out.push(std::path::absolute(tmp).map_err(|e| MediaError::io("resolving the thumbnail path", e))?);
     args.push(out);

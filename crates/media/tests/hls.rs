@@ -305,3 +305,146 @@ async fn odd_folder_names_are_not_interpreted() {
     let segs = read_playlist(&out);
     assert!(out.join(&segs[0].uri).exists());
 }
+
+/// Made for the tests below, once per run, from the seed's fixtures.
+fn made(name: &str, args: &[&str]) -> std::path::PathBuf {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    static LOCK: Mutex<()> = Mutex::new(());
+    let _one_at_a_time = LOCK.lock().unwrap();
+    let out = DIR.get_or_init(|| tempfile::tempdir().unwrap()).path().join(name);
+    if !out.exists() {
+        let status = std::process::Command::new("ffmpeg")
+            .args(["-nostdin", "-v", "error", "-y"])
+            .args(args)
+            .arg(&out)
+            .status()
+            .unwrap();
+        assert!(status.success(), "making {name}");
+    }
+    out
+}
+
+/// What a camera hides in its H.264: an SEI message with user data.
+const SECRET: &str = "flick-secret-gps-48.8583N-2.2945E";
+
+/// h264_aac_gop1.mp4 (x264 made it: its settings are in an SEI of the first frame) in Matroska, with a camera's
+/// user-data SEI added to every keyframe; `audio` picks the audio codec (copied AAC, or Opus to encode).
+fn h264_with_sei(audio: &str) -> std::path::PathBuf {
+    let src = fixture("h264_aac_gop1.mp4");
+    let sei = format!("h264_metadata=sei_user_data=086f3693-b7b3-4f2c-9653-21492feee5b8+{SECRET}");
+    let (codec, name) = if audio == "opus" { ("libopus", "sei_opus.mkv") } else { ("copy", "sei_aac.mkv") };
+    made(name, &["-i", src.to_str().unwrap(), "-c:v", "copy", "-bsf:v", &sei, "-c:a", codec])
+}
+
+/// How many NAL units of each type ffmpeg's `trace_headers` finds in the first video stream of a file or playlist.
+fn nal_types(path: &Path) -> std::collections::HashMap<u8, usize> {
+    let out = std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-hide_banner", "-v", "trace", "-i"])
+        .arg(path)
+        .args(["-map", "0:v:0", "-c", "copy", "-bsf:v", "trace_headers", "-f", "null", "-"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "trace_headers failed on {}", path.display());
+    let mut counts = std::collections::HashMap::new();
+    for line in String::from_utf8_lossy(&out.stderr).lines().filter(|l| l.contains("[trace_headers")) {
+        if let Some(kind) = line.split("nal_unit_type: ").nth(1).and_then(|r| r.split('(').next()) {
+            *counts.entry(kind.trim().parse().unwrap()).or_default() += 1;
+        }
+    }
+    counts
+}
+
+/// Every segment of an output, end to end.
+fn output_bytes(o: &Output) -> Vec<u8> {
+    read_playlist(&o.out()).iter().flat_map(|s| std::fs::read(o.out().join(&s.uri)).unwrap()).collect()
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Decoded pictures of the first video stream (ffmpeg's count, not the container's).
+fn frames(path: &Path) -> u64 {
+    let out = std::process::Command::new("ffprobe")
+        .args(["-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries", "stream=nb_read_frames"])
+        .args(["-of", "default=nw=1:nk=1"])
+        .arg(path)
+        .output()
+        .unwrap();
+    common::first_line(&out.stdout).parse().unwrap_or(0)
+}
+
+#[tokio::test]
+async fn copied_h264_leaves_every_sei_behind_and_encodes_carry_none_of_the_uploads() {
+    for (audio, force, expect) in [
+        ("aac", None, "remux"),
+        ("opus", None, "copy video"),
+        ("aac", Some(transcode_anyway as fn(&MediaInfo) -> Plan), "transcode"),
+    ] {
+        let input = h264_with_sei(audio);
+        let before = std::fs::read(&input).unwrap();
+        assert!(nal_types(&input).get(&6).copied().unwrap_or(0) > 0, "the input has SEI");
+        assert!(contains(&before, SECRET.as_bytes()) && contains(&before, b"x264 - core"));
+
+        let t = tools();
+        let info = probe(&t, &input).await.unwrap();
+        let plan = match force {
+            Some(f) => f(&info),
+            None => plan(&info, &PlanSettings::default()).unwrap(),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let run = HlsRun {
+            input: Input::File(input.clone()),
+            out_dir: dir.path().join("out"),
+            plan: plan.clone(),
+            info: info.clone(),
+            segment_seconds: 4,
+            first_segment_seconds: 1.0,
+            timeout: Duration::from_secs(120),
+        };
+        let copies = expect != "transcode";
+        assert_eq!(flick_media::hls_args(&run).unwrap().iter().any(|a| a == flick_media::STRIP_SEI), copies);
+        run_hls(&t, &run, None, |_| {}).await.unwrap_or_else(|e| panic!("{expect}: {e}"));
+        let o = Output { dir, info, plan, progress: vec![1.0] };
+        match expect {
+            "remux" => assert_eq!(o.plan, Plan::Remux),
+            "copy video" => assert!(matches!(o.plan, Plan::CopyVideoEncodeAudio { .. }), "{:?}", o.plan),
+            _ => assert!(matches!(o.plan, Plan::Transcode { .. })),
+        }
+        let types = nal_types(&o.playlist());
+        if copies {
+            assert_eq!(types.get(&6), None, "{expect}: SEI in the output: {types:?}");
+        }
+        assert!(types.get(&5).is_some_and(|&n| n > 0), "{expect}: IDR frames are still there: {types:?}");
+        let bytes = output_bytes(&o);
+        // Whatever the plan, the camera's SEI is not served (an encode writes only x264's own).
+        assert!(!contains(&bytes, SECRET.as_bytes()), "{expect}: the camera's SEI is served");
+        if copies {
+            assert!(!contains(&bytes, b"x264 - core"), "{expect}: the source's x264 settings are served");
+        }
+        o.check_decodes_fully();
+        assert_eq!(frames(&o.playlist()), frames(&input), "{expect}: frame count");
+    }
+}
+
+#[tokio::test]
+async fn thumbnails_carry_no_comment_or_exif() {
+    let t = tools();
+    let input = fixture("h264_aac_moov_end.mp4");
+    let info = probe(&t, &input).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("thumb.jpg");
+    flick_media::thumbnail(&t, &input, &info, &out, Duration::from_secs(30)).await.unwrap();
+    let jpeg = std::fs::read(&out).unwrap();
+    assert!(!contains(&jpeg, b"Lavc") && !contains(&jpeg, b"Exif"), "an encoder comment or EXIF");
+    // Marker segments up to the image data: JFIF, quantisation and Huffman tables, the frame header. No COM (FE),
+    // no APP1..APP15 (EXIF, XMP, ICC...).
+    let mut at = 2;
+    let mut markers = Vec::new();
+    while jpeg[at] == 0xFF && jpeg[at + 1] != 0xDA {
+        markers.push(jpeg[at + 1]);
+        at += 2 + usize::from(u16::from_be_bytes([jpeg[at + 2], jpeg[at + 3]]));
+    }
+    assert!(markers.iter().all(|m| matches!(m, 0xE0 | 0xDB | 0xC4 | 0xC0 | 0xDD)), "markers {markers:x?}");
+    assert_eq!(&jpeg[6..11], b"JFIF\0");
+}

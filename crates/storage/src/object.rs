@@ -137,6 +137,30 @@ fn is_not_found(e: &object_store::Error) -> bool {
     matches!(e, object_store::Error::NotFound { .. })
 }
 
+/// A multipart upload that is aborted unless it was completed: at once on an error, in the background when its
+/// future is dropped.
+struct AbortOnDrop(Option<WriteMultipart>);
+
+impl AbortOnDrop {
+    async fn abort(&mut self) {
+        if let Some(w) = self.0.take() {
+            let _ = w.abort().await;
+        }
+    }
+}
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(w) = self.0.take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(async move {
+                let _ = w.abort().await;
+            });
+        }
+    }
+}
+
 #[async_trait]
 impl Store for ObjectBlobStore {
     async fn put_file(&self, key: &BlobKey, local: &Path) -> Result<(), StoreError> {
@@ -150,27 +174,32 @@ impl Store for ObjectBlobStore {
             self.inner.put(&path, PutPayload::from(bytes)).await.map_err(|e| self.error(key, e))?;
         } else {
             let upload = self.inner.put_multipart(&path).await.map_err(|e| self.error(key, e))?;
-            let mut writer = WriteMultipart::new_with_chunk_size(upload, PART);
+            // Aborted on every path that does not complete it, cancellation included (a dropped future), so the
+            // bucket keeps no orphan parts (a lifecycle rule is still advised: see the README).
+            let mut writer = AbortOnDrop(Some(WriteMultipart::new_with_chunk_size(upload, PART)));
             let mut buf = vec![0u8; PART];
             loop {
                 let n = match file.read(&mut buf).await {
                     Ok(n) => n,
                     Err(e) => {
-                        let _ = writer.abort().await;
+                        writer.abort().await;
                         return Err(io_err(e));
                     }
                 };
                 if n == 0 {
                     break;
                 }
-                if let Err(e) = writer.wait_for_capacity(PARTS_IN_FLIGHT).await {
-                    let _ = writer.abort().await;
+                let Some(w) = writer.0.as_mut() else { break };
+                if let Err(e) = w.wait_for_capacity(PARTS_IN_FLIGHT).await {
+                    writer.abort().await;
                     return Err(self.error(key, e));
                 }
-                writer.write(&buf[..n]);
+                w.write(&buf[..n]);
             }
             // Completing makes the whole object visible at once; an aborted upload leaves nothing.
-            writer.finish().await.map_err(|e| self.error(key, e))?;
+            if let Some(w) = writer.0.take() {
+                w.finish().await.map_err(|e| self.error(key, e))?;
+            }
         }
         drop(file);
         match tokio::fs::remove_file(local).await {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use common::{Db, backend, fresh_db};
 use flick_domain::ports::{JobKind, Pool, RepoError, UploadRecord};
-use flick_domain::{Delivery, NewVideo, UPLOAD_ABANDONED, VideoId, VideoStatus, VideoUpdate};
+use flick_domain::{Delivery, NewVideo, ShareId, UPLOAD_ABANDONED, VideoId, VideoStatus, VideoUpdate};
 use flick_storage::{Backend, QueueSettings, open_database};
 use tokio::task::JoinHandle;
 
@@ -18,6 +18,7 @@ const LEASE: Duration = Duration::from_secs(30);
 fn new_video(status: VideoStatus) -> NewVideo {
     NewVideo {
         id: VideoId::new(),
+        share_id: ShareId::new(),
         status,
         original_name: "live.mp4".into(),
         size_bytes: 1_000,

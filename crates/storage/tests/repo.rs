@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use common::{Db, backend, force_sql, fresh_db, fresh_url};
 use flick_domain::ports::{JobKind, JobQueue, Pool, Repo, RepoError, UploadRecord, UploadRepo, UploadWriteLock};
-use flick_domain::{Delivery, NewVideo, Video, VideoFailure, VideoId, VideoStatus, VideoUpdate};
+use flick_domain::{Access, Delivery, NewVideo, ShareId, Video, VideoFailure, VideoId, VideoStatus, VideoUpdate};
 use flick_storage::{Backend, Database, QueueSettings, SqliteDb, open_database};
 
 const LEASE: Duration = Duration::from_secs(30);
@@ -17,6 +17,7 @@ const LEASE: Duration = Duration::from_secs(30);
 fn new_video(name: &str) -> NewVideo {
     NewVideo {
         id: VideoId::new(),
+        share_id: ShareId::new(),
         status: VideoStatus::Processing,
         original_name: name.into(),
         size_bytes: 123_456_789,
@@ -33,8 +34,11 @@ async fn create_then_get_round_trips_every_field() {
     let after = Utc::now();
 
     let v = db.get_video(new.id).await.unwrap().expect("inserted video");
-    assert_eq!(v.id, new.id);
+    assert_eq!((v.id, v.share_id), (new.id, new.share_id));
     assert_eq!(v.original_name, "holiday (1).mp4");
+    assert_eq!(v.title, None);
+    assert_eq!(v.access, Access::default(), "no password, expiry or view limit");
+    assert_eq!(v.deleted_at, None);
     assert_eq!(v.size_bytes, 123_456_789);
     assert_eq!(v.status, VideoStatus::Processing);
     assert!(!v.playable);
@@ -71,6 +75,7 @@ async fn create_then_get_round_trips_every_field() {
     assert_eq!(v2.created_at, v.created_at);
     assert!(v2.updated_at >= v.updated_at);
     assert!(db.get_video(VideoId::new()).await.unwrap().is_none());
+    assert_eq!(db.get_video_by_share(new.share_id).await.unwrap(), Some(v2), "found by its share id too");
 }
 
 #[tokio::test]
@@ -279,9 +284,12 @@ async fn start_up_queries_find_processing_and_thumbnail_less_videos() {
 /// A record as an older installation holds it: every field away from what `create_video` would set.
 fn imported(status: VideoStatus, failure: Option<VideoFailure>) -> Video {
     let created_at = DateTime::from_timestamp_millis(1_600_000_000_123).unwrap();
+    let ms = chrono::Duration::milliseconds;
     Video {
         id: VideoId::new(),
+        share_id: ShareId::new(),
         original_name: "old holiday (2).mov".into(),
+        title: Some("Our holiday — 2020 🌴".into()),
         size_bytes: 987_654_321,
         status,
         playable: true,
@@ -294,8 +302,16 @@ fn imported(status: VideoStatus, failure: Option<VideoFailure>) -> Video {
         has_thumbnail: status == VideoStatus::Ready,
         failure,
         manage_token_hash: "cd".repeat(32),
+        access: Access {
+            password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA".into()),
+            expires_at: Some(created_at + ms(86_400_000)),
+            max_views: Some(u32::MAX),
+            views: u32::MAX - 1,
+            last_view_at: Some(created_at + ms(1_234)),
+        },
+        deleted_at: None,
         created_at,
-        updated_at: created_at + chrono::Duration::milliseconds(45_678),
+        updated_at: created_at + ms(45_678),
     }
 }
 
@@ -305,6 +321,8 @@ async fn import_video_round_trips_the_exact_record_once() {
     let ready = imported(VideoStatus::Ready, None);
     let failed = imported(VideoStatus::Error, Some(VideoFailure { code: "unsupported".into(), message: "No.".into() }));
     let bare = Video {
+        title: None,
+        access: Access::default(),
         playable: false,
         playable_seconds: 0.0,
         delivery: Delivery::Stored,
@@ -314,11 +332,21 @@ async fn import_video_round_trips_the_exact_record_once() {
         height: None,
         ..imported(VideoStatus::Processing, None)
     };
-    for video in [&ready, &failed, &bare] {
+    // A tombstone moves as one (its purge was not finished where it came from).
+    let tombstone = Video { deleted_at: Some(failed.created_at + chrono::Duration::days(3)), ..failed.clone() };
+    let tombstone = Video { id: VideoId::new(), share_id: ShareId::new(), ..tombstone };
+    for video in [&ready, &failed, &bare, &tombstone] {
         assert!(db.import_video(video).await.unwrap(), "{:?} inserted", video.status);
         assert_eq!(db.get_video(video.id).await.unwrap().as_ref(), Some(video), "read back exactly");
+        assert_eq!(db.get_video_by_share(video.share_id).await.unwrap().as_ref(), Some(video), "by its link too");
     }
-    assert_eq!(db.list_videos(10, 0).await.unwrap().len(), 3);
+    assert_eq!(db.list_videos(10, 0).await.unwrap().len(), 3, "the tombstone is not listed");
+    assert_eq!(db.tombstones().await.unwrap(), [(tombstone.id, tombstone.deleted_at.unwrap())]);
+
+    // Another video with a share id already taken is refused, and the first keeps its link.
+    let thief = Video { id: VideoId::new(), ..bare.clone() };
+    assert!(matches!(db.import_video(&thief).await, Err(RepoError::Duplicate)));
+    assert_eq!(db.get_video_by_share(bare.share_id).await.unwrap().map(|v| v.id), Some(bare.id));
 
     // A second import of the same id changes nothing, whatever it says.
     let changed = Video { status: VideoStatus::Processing, has_thumbnail: false, ..ready.clone() };
@@ -419,11 +447,11 @@ async fn a_negative_size_or_dimension_is_corrupt() {
 
 /// Writes a video row the CHECK constraints would refuse.
 async fn force_video(fresh: &common::Fresh, id: &str, status: &str) {
-    let columns = "id, original_name, size_bytes, status, manage_token_hash, created_at, updated_at";
+    let columns = "id, share_id, original_name, size_bytes, status, manage_token_hash, created_at, updated_at";
     force_sql(
         fresh,
-        &format!("INSERT INTO videos ({columns}) VALUES ('{id}', 'x.mp4', 1, '{status}', 'h', 0, 0)"),
-        &format!("INSERT INTO videos ({columns}) VALUES ('{id}', 'x.mp4', 1, '{status}', 'h', now(), now())"),
+        &format!("INSERT INTO videos ({columns}) VALUES ('{id}', '{id}', 'x.mp4', 1, '{status}', 'h', 0, 0)"),
+        &format!("INSERT INTO videos ({columns}) VALUES ('{id}', '{id}', 'x.mp4', 1, '{status}', 'h', now(), now())"),
     )
     .await;
 }
@@ -479,31 +507,25 @@ async fn an_upload_write_lock_excludes_other_writers_until_dropped() {
     let (_fresh, db) = fresh_db().await;
     let id = VideoId::new();
     let first = db.try_lock_upload(id).await.unwrap().expect("a free upload can be locked");
-    let other = db.try_lock_upload(VideoId::new()).await.unwrap();
+    // SQLite stripes its lock files by the id's first three hex digits: another upload is one on another stripe.
+    let other_id = loop {
+        let o = VideoId::new();
+        if o.to_string()[..3] != id.to_string()[..3] {
+            break o;
+        }
+    };
+    let other = db.try_lock_upload(other_id).await.unwrap();
     assert!(other.is_some(), "another upload's lock is independent");
-    match backend() {
-        Backend::Postgres => {
-            assert!(db.try_lock_upload(id).await.unwrap().is_none(), "held: a second writer is refused");
-            drop(first);
-            let again = lock_eventually(&db, id).await;
-            assert!(db.try_lock_upload(id).await.unwrap().is_none(), "held again");
-            drop(again);
-            drop(lock_eventually(&db, id).await);
-        }
-        // One SQLite database serves one API process, whose own lock keeps its requests apart: nothing to hold.
-        Backend::Sqlite => {
-            assert!(db.try_lock_upload(id).await.unwrap().is_some());
-            drop(first);
-            assert!(db.try_lock_upload(id).await.unwrap().is_some());
-        }
-    }
+    assert!(db.try_lock_upload(id).await.unwrap().is_none(), "held: a second writer is refused");
+    drop(first);
+    let again = lock_eventually(&db, id).await;
+    assert!(db.try_lock_upload(id).await.unwrap().is_none(), "held again");
+    drop(again);
+    drop(lock_eventually(&db, id).await);
 }
 
 #[tokio::test]
 async fn an_upload_write_lock_holds_across_processes() {
-    if backend() != Backend::Postgres {
-        return; // SQLite takes no lock between processes (see above).
-    }
     let (fresh, one) = fresh_db().await;
     let two = open_database(&fresh.url, QueueSettings::default()).await.unwrap();
     let id = VideoId::new();

@@ -34,6 +34,10 @@ pub enum StreamError {
     Io(#[from] std::io::Error),
     #[error("the package is unusable: {0}")]
     Package(String),
+    /// A segment's data is not what its package says (an H.264 sample whose NAL units run past its end...): the same
+    /// on every try.
+    #[error("the segment cannot be served: {0}")]
+    Segment(#[from] flick_packaging::mp4::Mp4Error),
 }
 
 /// What has arrived of an original.

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { Api, ApiError, NetworkError, parseError, shareLink } from './api';
+import { Api, ApiError, isPasswordRequired, NetworkError, parseError, parseRetryAfter, shareLink } from './api';
 
 describe('parseError', () => {
   it("reads the server's {error:{code,message}}", () => {
@@ -34,6 +34,58 @@ describe('Api', () => {
   it('reads the admin listing', async () => {
     const api = new Api(async () => Response.json({ videos: [{ id: 'a' }] }));
     expect(await api.adminVideos('t')).toEqual([{ id: 'a' }]);
+  });
+});
+
+describe('Api: the owner and the password', () => {
+  it("asks for the owner's view with the manage token, and for a viewer's without", async () => {
+    const fetchMock = vi.fn(async () => Response.json({ id: 'abc', passwordRequired: true }));
+    const api = new Api(fetchMock);
+    const answer = await api.video('abc');
+    expect(isPasswordRequired(answer)).toBe(true);
+    expect(fetchMock).toHaveBeenLastCalledWith('/api/video/abc', expect.objectContaining({ headers: {} }));
+    await api.video('abc', undefined, 'tok');
+    expect(fetchMock).toHaveBeenLastCalledWith('/api/video/abc', expect.objectContaining({ headers: { Authorization: 'Bearer tok' } }));
+  });
+
+  it('PATCHes the settings as JSON, revokes, and unlocks', async () => {
+    const fetchMock = vi.fn(async (path: string) =>
+      path.endsWith('/unlock') ? new Response(null, { status: 204 }) : Response.json(path.endsWith('/revoke') ? { id: 'new' } : { id: 'abc', title: 'T' }),
+    );
+    const api = new Api(fetchMock as unknown as typeof fetch);
+    expect(await api.updateVideo('abc', 'tok', { title: 'T', password: null })).toMatchObject({ title: 'T' });
+    expect(fetchMock).toHaveBeenLastCalledWith(
+      '/api/video/abc',
+      expect.objectContaining({
+        method: 'PATCH',
+        headers: { Authorization: 'Bearer tok', 'Content-Type': 'application/json' },
+        body: '{"title":"T","password":null}',
+      }),
+    );
+    expect(await api.revokeLink('abc', 'tok')).toEqual({ id: 'new' });
+    expect(fetchMock).toHaveBeenLastCalledWith('/api/video/abc/revoke', expect.objectContaining({ method: 'POST', headers: { Authorization: 'Bearer tok' } }));
+    await api.unlock('abc', 'pw');
+    expect(fetchMock).toHaveBeenLastCalledWith('/api/video/abc/unlock', expect.objectContaining({ method: 'POST', body: '{"password":"pw"}', credentials: 'same-origin' }));
+  });
+
+  it('says how long to wait after too many tries (Retry-After)', async () => {
+    const api = new Api(
+      async () =>
+        new Response('{"error":{"code":"too_many_attempts","message":"Too many attempts."}}', { status: 429, headers: { 'Retry-After': '42' } }),
+    );
+    await expect(api.unlock('abc', 'x')).rejects.toMatchObject({ status: 429, code: 'too_many_attempts', retryAfterSeconds: 42 });
+    expect(parseRetryAfter(null)).toBeNull();
+    expect(parseRetryAfter('soon')).toBeNull();
+    expect(parseRetryAfter('Thu, 01 Jan 1970 00:00:10 GMT', 1000)).toBe(9);
+  });
+
+  it("unlocks for the owner with the manage token, without the password", async () => {
+    const fetchMock = vi.fn(async () => new Response(null, { status: 204 }));
+    await new Api(fetchMock).unlock('abc', null, 'tok');
+    expect(fetchMock).toHaveBeenCalledWith(
+      '/api/video/abc/unlock',
+      expect.objectContaining({ method: 'POST', body: '{}', headers: { 'Content-Type': 'application/json', Authorization: 'Bearer tok' } }),
+    );
   });
 });
 

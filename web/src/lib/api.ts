@@ -30,6 +30,50 @@ export interface Video {
   sizeBytes: number;
   createdAt: string;
   error: ApiErrorBody | null;
+  // The owner's view only (`GET` or `PATCH /api/video/{id}` with the manage token):
+  /** Viewers must give a password. */
+  passwordProtected?: boolean;
+  /** When the link stops working for everyone (RFC 3339), or null: never. */
+  expiresAt?: string | null;
+  /** How many views are allowed, or null: no limit. */
+  maxViews?: number | null;
+  /** Views still allowed, or null: no limit. */
+  viewsLeft?: number | null;
+}
+
+/** `GET /api/video/{id}` of a password-protected video, asked without proof: nothing else is told. */
+export interface PasswordRequired {
+  id: string;
+  passwordRequired: true;
+}
+
+/** What `GET /api/video/{id}` answers. */
+export type VideoAnswer = Video | PasswordRequired;
+
+export function isPasswordRequired(v: VideoAnswer): v is PasswordRequired {
+  return (v as Partial<PasswordRequired>).passwordRequired === true;
+}
+
+/**
+ * `PATCH /api/video/{id}` (with the manage token): what to change; a key left out stays as it is,
+ * `null` removes the password, the expiry or the view limit.
+ */
+export interface LinkUpdate {
+  title?: string;
+  password?: string | null;
+  /** RFC 3339, in the future. */
+  expiresAt?: string | null;
+  /** ≥ 1; setting it starts counting views from zero. */
+  maxViews?: number | null;
+}
+
+/** `POST /api/video/{id}/revoke`: the video's new link (the old one answers 404 from then on). */
+export interface NewLink {
+  id: string;
+  url: string;
+  statusUrl: string;
+  streamUrl: string;
+  thumbnailUrl: string | null;
 }
 
 /** `GET /api/config` */
@@ -60,6 +104,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** From `Retry-After` (seconds), when the server said when to try again. */
+    readonly retryAfterSeconds: number | null = null,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -91,8 +137,18 @@ const FALLBACK_MESSAGES: Record<number, string> = {
   507: 'The server is out of storage space. Try again later.',
 };
 
+/** `Retry-After` in seconds (a number of seconds or an HTTP date); null when absent or unreadable. */
+export function parseRetryAfter(value: string | null | undefined, now: number = Date.now()): number | null {
+  if (value == null) return null;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number.parseInt(text, 10);
+  const at = Date.parse(text);
+  if (Number.isNaN(at)) return null;
+  return Math.max(0, Math.ceil((at - now) / 1000));
+}
+
 /** Reads `{"error":{"code","message"}}` from an error body; falls back to a sentence for the status. */
-export function parseError(status: number, bodyText: string | null | undefined): ApiError {
+export function parseError(status: number, bodyText: string | null | undefined, retryAfter: string | null = null): ApiError {
   let code = 'http_' + status;
   let message = FALLBACK_MESSAGES[status] ?? `The server answered with an error (${status}).`;
   if (bodyText) {
@@ -106,7 +162,7 @@ export function parseError(status: number, bodyText: string | null | undefined):
       // not JSON: keep the fallback
     }
   }
-  return new ApiError(status, code, message);
+  return new ApiError(status, code, message, parseRetryAfter(retryAfter));
 }
 
 type Fetch = typeof fetch;
@@ -124,7 +180,7 @@ export class Api {
     }
     if (!res.ok) {
       const text = await res.text().catch(() => '');
-      throw parseError(res.status, text);
+      throw parseError(res.status, text, res.headers.get('Retry-After'));
     }
     return res;
   }
@@ -138,8 +194,46 @@ export class Api {
     return this.json<PublicConfig>('/api/config', { signal });
   }
 
-  video(id: string, signal?: AbortSignal): Promise<Video> {
-    return this.json<Video>(`/api/video/${encodeURIComponent(id)}`, { signal });
+  /**
+   * A video's status. With its manage token: the owner's view (with the link settings; no password
+   * needed). Without: a password-protected video this browser has not unlocked answers only
+   * `{id, passwordRequired: true}`.
+   */
+  video(id: string, signal?: AbortSignal, manageToken?: string | null): Promise<VideoAnswer> {
+    const headers: Record<string, string> = manageToken ? { Authorization: `Bearer ${manageToken}` } : {};
+    return this.json<VideoAnswer>(`/api/video/${encodeURIComponent(id)}`, { signal, headers });
+  }
+
+  /** Changes the title and who may watch (owner only); answers the owner's view. */
+  updateVideo(id: string, manageToken: string, update: LinkUpdate): Promise<Video> {
+    return this.json<Video>(`/api/video/${encodeURIComponent(id)}`, {
+      method: 'PATCH',
+      headers: { Authorization: `Bearer ${manageToken}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify(update),
+    });
+  }
+
+  /** Gives the video a new link; the old one stops working for everyone. The manage token stays valid. */
+  revokeLink(id: string, manageToken: string): Promise<NewLink> {
+    return this.json<NewLink>(`/api/video/${encodeURIComponent(id)}/revoke`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${manageToken}` },
+    });
+  }
+
+  /**
+   * Proves the password of a protected video: the server answers with a cookie (HttpOnly) that goes
+   * with every later request for the video (status, playlists, segments, thumbnail). Its owner gets
+   * the cookie with the manage token instead of the password (`password` null).
+   */
+  async unlock(id: string, password: string | null, manageToken?: string | null): Promise<void> {
+    const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+    if (manageToken) headers.Authorization = `Bearer ${manageToken}`;
+    await this.request(`/api/video/${encodeURIComponent(id)}/unlock`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(password === null ? {} : { password }),
+    });
   }
 
   async deleteVideo(id: string, manageToken: string): Promise<void> {

@@ -27,10 +27,13 @@ export function parseLibrary(raw: string | null): { entries: LibraryEntry[]; cor
   }
   if (!Array.isArray(data)) return { entries: [], corrupt: true };
   const seen = new Set<string>();
+  const tokens = new Set<string>();
   const entries: LibraryEntry[] = [];
   for (const item of data) {
-    if (!isEntry(item) || seen.has(item.id)) continue;
+    // One entry per video: the same manage token is the same video (under an older link).
+    if (!isEntry(item) || seen.has(item.id) || tokens.has(item.manageToken)) continue;
     seen.add(item.id);
+    tokens.add(item.manageToken);
     entries.push({
       id: item.id,
       manageToken: item.manageToken,
@@ -76,7 +79,7 @@ export class Library {
 
   /** Adds (or replaces) a video, newest first. */
   add(entry: LibraryEntry): void {
-    const current = this.read().filter((e) => e.id !== entry.id);
+    const current = this.read().filter((e) => e.id !== entry.id && e.manageToken !== entry.manageToken);
     this.write([{ ...entry }, ...current]);
   }
 
@@ -87,6 +90,15 @@ export class Library {
     if (!entry || entry.title === title) return;
     entry.title = title;
     this.write(current);
+  }
+
+  /** The video's link was revoked: it lives on under its new id, in the same place of the list. */
+  changeId(oldId: string, newId: string): void {
+    const current = this.read();
+    const entry = current.find((e) => e.id === oldId);
+    if (!entry || oldId === newId) return;
+    entry.id = newId;
+    this.write(current.filter((e) => e === entry || e.id !== newId));
   }
 
   remove(id: string): void {

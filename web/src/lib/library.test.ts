@@ -44,6 +44,29 @@ describe('Library', () => {
     expect(lib.get('aaa')?.title).toBe('better');
   });
 
+  it('a revoked link: the entry keeps its place under the new id', () => {
+    const storage = new MemoryStorage();
+    const lib = new Library(storage);
+    lib.add(a);
+    lib.add(b);
+    lib.changeId('aaa', 'a2');
+    expect(lib.entries.map((e) => e.id)).toEqual(['bbb', 'a2']);
+    expect(lib.get('a2')).toEqual({ ...a, id: 'a2' });
+    expect(new Library(storage).get('aaa')).toBeUndefined();
+    lib.changeId('nope', 'x');
+    expect(lib.entries).toHaveLength(2);
+  });
+
+  it('one entry per video: the same manage token under another id replaces it', () => {
+    const storage = new MemoryStorage();
+    const lib = new Library(storage);
+    lib.add(a);
+    lib.add({ ...a, id: 'a2' });
+    expect(lib.entries.map((e) => e.id)).toEqual(['a2']);
+    storage.setItem(LIBRARY_KEY, JSON.stringify([b, { ...b, id: 'b-old' }]));
+    expect(new Library(storage).entries).toEqual([b]);
+  });
+
   it('sees what another tab wrote (every change starts from storage)', () => {
     const storage = new MemoryStorage();
     const tab1 = new Library(storage);

@@ -50,6 +50,15 @@ export class Router {
     window.scrollTo(0, 0);
   }
 
+  /**
+   * Changes the address in place, without a new page (the shown video got a new link): the page stays
+   * mounted and sees the new route.
+   */
+  rewrite(path: string): void {
+    history.replaceState(history.state, '', path);
+    this.route = match(location.pathname);
+  }
+
   /** Forgets the navigation flags of the current entry (so a reload does not act on them again). */
   consumeState(): void {
     history.replaceState({}, '', location.href);

@@ -1,15 +1,18 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ApiError, NetworkError, type Video } from './api';
+import { ApiError, NetworkError, type Video, type VideoAnswer } from './api';
 import { listPollDelay } from './share/share-state';
 import { video } from './test-utils';
 import { VideoPoller } from './video-poller.svelte';
 
-function client(answers: Array<Video | Error>) {
+function client(answers: Array<VideoAnswer | Error>) {
   const calls: string[] = [];
+  const tokens: Array<string | null | undefined> = [];
   return {
     calls,
-    video: vi.fn(async (id: string) => {
+    tokens,
+    video: vi.fn(async (id: string, _signal?: AbortSignal, token?: string | null) => {
       calls.push(id);
+      tokens.push(token);
       const next = answers.length > 1 ? answers.shift()! : answers[0];
       if (next instanceof Error) throw next;
       return next;
@@ -90,6 +93,51 @@ describe('VideoPoller (share page)', () => {
     m.stop();
     await vi.advanceTimersByTimeAsync(5000);
     expect(m.view.kind).toBe('loading');
+  });
+});
+
+describe('VideoPoller: passwords, owners, new links', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('a protected video not unlocked here is "locked" and waits; refresh() after the unlock shows it', async () => {
+    const c = client([{ id: 'p', passwordRequired: true }, video({ status: 'ready', playable: true })]);
+    const m = new VideoPoller('p', { client: c });
+    m.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(m.view).toEqual({ kind: 'locked' });
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(c.calls).toHaveLength(1);
+    m.refresh();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(m.view.kind).toBe('ready');
+  });
+
+  it("asks with the owner's manage token, and as any viewer once the token is refused", async () => {
+    const c = client([new ApiError(403, 'forbidden', 'Forbidden.'), video({ status: 'uploading', receivedBytes: 1, sizeBytes: 10 })]);
+    const m = new VideoPoller('x', { client: c, manageToken: () => 'tok' });
+    m.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(c.tokens).toEqual(['tok', null]);
+    expect(m.view.kind).toBe('waiting');
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(c.tokens).toEqual(['tok', null, null]);
+  });
+
+  it('retarget() follows the video under its new id at once, keeping the view meanwhile', async () => {
+    const c = client([video({ status: 'ready', playable: true })]);
+    const m = new VideoPoller('old', { client: c, manageToken: () => 'tok' });
+    m.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(m.view.kind).toBe('ready');
+    m.retarget('new');
+    expect(m.id).toBe('new');
+    expect(m.view.kind).toBe('ready');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(c.calls).toEqual(['old', 'new']);
+    m.retarget('new');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(c.calls).toHaveLength(2);
   });
 });
 

@@ -1,7 +1,9 @@
 use async_trait::async_trait;
 
-use crate::ids::VideoId;
-use crate::video::{NewVideo, Video, VideoUpdate};
+use chrono::{DateTime, Utc};
+
+use crate::ids::{ShareId, VideoId};
+use crate::video::{AccessUpdate, NewVideo, Video, VideoUpdate};
 
 /// A failure of the metadata repository (its details are for the log, not the client).
 #[derive(Debug, thiserror::Error)]
@@ -25,15 +27,33 @@ pub trait Repo: Send + Sync + 'static {
     /// job is queued, in one transaction. False (and nothing changed) when the video is not `uploading` any more:
     /// deleted, abandoned, or already finished by a worker that followed the upload.
     async fn upload_finished(&self, id: VideoId) -> Result<bool, RepoError>;
-    /// The video with this id, if any.
+    /// The video with this id, if any (a tombstone included: see [`Video::deleted_at`]).
     async fn get_video(&self, id: VideoId) -> Result<Option<Video>, RepoError>;
+    /// The video whose link has this share id, if any (a tombstone included).
+    async fn get_video_by_share(&self, share: ShareId) -> Result<Option<Video>, RepoError>;
+    /// Applies an owner's change of title and access; `None` when the video is absent or a tombstone.
+    async fn update_access(&self, id: VideoId, update: &AccessUpdate) -> Result<Option<Video>, RepoError>;
+    /// Gives the video a new share id (the old link stops working at once); false when absent or a tombstone.
+    async fn set_share_id(&self, id: VideoId, share: ShareId) -> Result<bool, RepoError>;
+    /// Counts a view of a video with a view limit, if one is left: returns the view's number (1 for the first),
+    /// `None` when none is left (or the video has no limit, is absent or a tombstone).
+    async fn count_view(&self, id: VideoId, now: DateTime<Utc>) -> Result<Option<u32>, RepoError>;
+    /// Turns the video into a tombstone (every read then treats it as absent); false when absent or already one.
+    async fn mark_deleted(&self, id: VideoId, now: DateTime<Utc>) -> Result<bool, RepoError>;
+    /// Turns every video that is over at `now` (past its expiry, or its last allowed view more than
+    /// [`crate::video::LAST_VIEW_GRACE`] old: see [`crate::Access::ended`]) into a tombstone; returns their ids.
+    async fn mark_ended(&self, now: DateTime<Utc>) -> Result<Vec<VideoId>, RepoError>;
+    /// The tombstones and when each was made, oldest first: their blobs are to be removed, then the record.
+    async fn tombstones(&self) -> Result<Vec<(VideoId, DateTime<Utc>)>, RepoError>;
+    /// A secret shared by every process on this database (made from `fresh` the first time it is asked for).
+    async fn secret(&self, name: &str, fresh: &[u8]) -> Result<Vec<u8>, RepoError>;
     /// Applies a partial update; returns false when the video no longer exists.
     async fn update_video(&self, id: VideoId, update: &VideoUpdate) -> Result<bool, RepoError>;
-    /// Deletes the record; returns false when there was none.
+    /// Deletes the record for good (the end of a purge); returns false when there was none.
     async fn delete_video(&self, id: VideoId) -> Result<bool, RepoError>;
-    /// Newest first, for the admin listing.
+    /// Newest first, for the admin listing (tombstones left out).
     async fn list_videos(&self, limit: u32, offset: u32) -> Result<Vec<Video>, RepoError>;
-    /// Ids of videos still `processing` (start-up reconciliation re-enqueues them).
+    /// Ids of videos still `processing`, tombstones left out (start-up reconciliation re-enqueues them).
     async fn processing_video_ids(&self) -> Result<Vec<VideoId>, RepoError>;
     /// Ids of `ready` videos that have no thumbnail (start-up self-healing).
     async fn ready_without_thumbnail(&self) -> Result<Vec<VideoId>, RepoError>;

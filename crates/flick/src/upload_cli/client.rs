@@ -52,13 +52,13 @@ pub struct Head {
     pub length: u64,
     /// Where the first-sent index starts, for an index-first upload.
     pub index_offset: Option<u64>,
+    /// The share link's path (`/v/{share id}`).
+    pub share_path: Option<String>,
 }
 
 /// What a stored chunk changed.
 pub struct Stored {
     pub offset: u64,
-    /// The share link's path, once the upload completed.
-    pub share_path: Option<String>,
 }
 
 /// tus requests against one server.
@@ -124,7 +124,12 @@ impl TusClient {
             header(&response, name).and_then(|v| v.parse::<u64>().ok()).ok_or(TusError::Missing(name))
         };
         let index_offset = header(&response, "flick-index-offset").and_then(|v| v.parse().ok());
-        Ok(Head { offset: number("upload-offset")?, length: number("upload-length")?, index_offset })
+        Ok(Head {
+            offset: number("upload-offset")?,
+            length: number("upload-length")?,
+            index_offset,
+            share_path: header(&response, "flick-share-url"),
+        })
     }
 
     /// `PATCH` one chunk at `offset`, with its sha1. A 409 (the server has more than we thought, e.g. a
@@ -141,13 +146,13 @@ impl TusClient {
             .await?;
         if response.status() == StatusCode::CONFLICT {
             let head = self.head(url).await?;
-            return Ok(Stored { offset: head.offset, share_path: None });
+            return Ok(Stored { offset: head.offset });
         }
         let response = check(response, StatusCode::NO_CONTENT).await?;
         let offset = header(&response, "upload-offset")
             .and_then(|v| v.parse().ok())
             .ok_or(TusError::Missing("Upload-Offset"))?;
-        Ok(Stored { offset, share_path: header(&response, "flick-share-url") })
+        Ok(Stored { offset })
     }
 
     /// `GET /api/video/{id}` as JSON.

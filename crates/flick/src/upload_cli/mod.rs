@@ -120,6 +120,7 @@ async fn upload_one(client: &TusClient, options: &Options, path: &Path) -> Resul
         match retrying(|| client.head(&pending.upload_url)).await {
             Ok(head) if head.length == length => {
                 // The server's word on the order wins over what was remembered.
+                share_path = head.share_path;
                 start = Some((Pending { index_offset: head.index_offset, ..pending }, head.offset));
             }
             Ok(head) => return Err(UploadError::LengthMismatch { server: head.length, local: length }),
@@ -141,8 +142,10 @@ async fn upload_one(client: &TusClient, options: &Options, path: &Path) -> Resul
             (pending, 0)
         }
     };
-    let id = pending.upload_url.rsplit('/').next().unwrap_or_default().to_owned();
-    let share = format!("{}{}", client.base(), share_path.clone().unwrap_or_else(|| format!("/v/{id}")));
+    // The link names a share id of its own, never the upload's.
+    let share_path = share_path.ok_or(TusError::Missing("flick-share-url"))?;
+    let id = share_path.rsplit('/').next().unwrap_or_default().to_owned();
+    let share = format!("{}{share_path}", client.base());
     // The link works now: whoever gets it can watch while the rest is sent.
     if options.json {
         eprintln!("flick upload: {}: {share}", path.display());
@@ -191,7 +194,6 @@ async fn upload_one(client: &TusClient, options: &Options, path: &Path) -> Resul
         chunk_size = next_chunk_size(stored.offset.saturating_sub(offset), sent_at.elapsed(), options.chunk_bytes);
         sent_since_start += stored.offset.saturating_sub(offset);
         offset = stored.offset;
-        share_path = stored.share_path.or(share_path);
         bar.set_position(offset);
         if let Some(rate) = options.limit_rate.filter(|r| *r > 0) {
             let due = Duration::from_secs_f64(sent_since_start as f64 / rate as f64);
@@ -211,7 +213,7 @@ async fn upload_one(client: &TusClient, options: &Options, path: &Path) -> Resul
     let playable_after_seconds = if options.wait { Some(wait_playable(client, &id, ended).await?) } else { None };
     Ok(Outcome {
         file: path.display().to_string(),
-        url: format!("{}{}", client.base(), share_path.unwrap_or_else(|| format!("/v/{id}"))),
+        url: share,
         id,
         manage_token: pending.manage_token,
         bytes: length,

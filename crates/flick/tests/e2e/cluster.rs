@@ -68,7 +68,10 @@ async fn two_api_nodes_and_two_workers_survive_a_killed_worker() {
     let decoded = decode_hls(&a.url(&format!("/streams/{id}/master.m3u8")));
     let source = source_duration(&clip);
     assert!((decoded.duration - source).abs() <= 0.5, "decoded {} vs {source}", decoded.duration);
-    assert!(!blob_keys(&data).await.contains(&format!("raw/{id}")), "the raw upload is removed once ready");
+    assert!(
+        !blob_keys(&data).await.contains(&format!("raw/{}", storage_id(&data, &id))),
+        "the raw upload is removed once ready"
+    );
 
     // Delete through B: the files go.
     let r = client().delete(b.url(&format!("/api/video/{id}"))).bearer_auth(&token).send().await.unwrap();

@@ -282,6 +282,36 @@ pub fn run_sql(data_dir: &Path, sql: &str) {
     }
 }
 
+/// The first column of the first row a query returns on the database of the server on `data_dir` ("" when none).
+pub fn query_sql(data_dir: &Path, sql: &str) -> String {
+    let out = match postgres_database_for(data_dir) {
+        Some(url) => Command::new("psql").args(["-X", "-q", "-t", "-A", &url, "-c", sql]).output().expect("psql"),
+        None => return sqlite_query(&data_dir.join("flick.db"), sql),
+    };
+    assert!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// The first column of the first row a query returns on an SQLite file ("" when none).
+pub fn sqlite_query(db: &Path, sql: &str) -> String {
+    let out = Command::new("python3")
+        .args(["-c", "import sqlite3,sys; r=sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone(); print('' if r is None else r[0])"])
+        .arg(db)
+        .arg(sql)
+        .output()
+        .expect("python3");
+    assert!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// The storage id (blob keys, upload URL) of the video whose link has share id `share`.
+pub fn storage_id(data_dir: &Path, share: &str) -> String {
+    assert!(share.len() == 32 && share.bytes().all(|b| b.is_ascii_hexdigit()), "not an id: {share}");
+    let id = query_sql(data_dir, &format!("SELECT id FROM videos WHERE share_id = '{share}'"));
+    assert_eq!(id.len(), 32, "no video has the share id {share}");
+    id
+}
+
 fn psql(url: &str, sql: &str) {
     let out = Command::new("psql").args(["-X", "-q", "-v", "ON_ERROR_STOP=1", url, "-c", sql]).output().expect("psql");
     assert!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));

@@ -38,7 +38,7 @@ async fn kill_9_during_a_reencode_then_restart_ends_ready() {
     let decoded = decode_hls(&server.url(&format!("/streams/{id}/master.m3u8")));
     let source = source_duration(&clip);
     assert!((decoded.duration - source).abs() <= 0.5, "decoded {} vs {source}", decoded.duration);
-    assert!(!blob_keys(&data_dir).await.contains(&format!("raw/{id}")));
+    assert!(!blob_keys(&data_dir).await.contains(&format!("raw/{}", storage_id(&data_dir, &id))));
     drop(server);
     drop(temp);
 }
@@ -108,11 +108,11 @@ async fn a_missing_thumbnail_is_made_again_at_start_up() {
     server.kill9();
 
     // As if the thumbnail had failed: no file, and the record says so.
-    let thumb = flick_domain::ports::BlobKey::new(format!("thumbs/{id}.jpg")).unwrap();
+    let thumb = flick_domain::ports::BlobKey::new(format!("thumbs/{}.jpg", storage_id(&data_dir, &id))).unwrap();
     let store = blob_store_for(&data_dir);
     assert!(store.len(&thumb).await.unwrap().is_some(), "the thumbnail was stored");
     store.delete(&thumb).await.unwrap();
-    run_sql(&data_dir, &format!("UPDATE videos SET has_thumbnail = false WHERE id = '{id}'"));
+    run_sql(&data_dir, &format!("UPDATE videos SET has_thumbnail = false WHERE share_id = '{id}'"));
 
     let server = Server::start_on(&data_dir, &[]);
     assert!(status(&server, &id).await["status"] == "ready");

@@ -70,7 +70,7 @@ async fn every_supported_input_becomes_a_complete_stream() {
         assert_eq!(&bytes[..3], &[0xFF, 0xD8, 0xFF], "{fixture_name}: thumbnail is not a JPEG");
 
         // Once ready, the raw upload is kept only when it is what viewers are served (fMP4 cut from it).
-        let raw = format!("raw/{id}");
+        let raw = format!("raw/{}", storage_id(&server.data_dir, &id));
         let playlist = client().get(server.url(&format!("/streams/{id}/index.m3u8"))).send().await.unwrap();
         let from_original = playlist.text().await.unwrap().contains("#EXT-X-MAP:URI=\"init.mp4\"");
         let kept = blob_keys(&server.data_dir).await.contains(&raw);

@@ -20,6 +20,8 @@ async fn json_logs_follow_a_video_through_its_request_and_its_job() {
     let v = wait_done(&server, &id, Duration::from_secs(60)).await;
     assert_eq!(v["status"], "ready", "{v}");
     let _ = status(&server, &id).await;
+    // Logs name the storage id (requests by a share link included: the span is given the id once it is known).
+    let id = storage_id(&server.data_dir, &id);
     server.kill9();
 
     let text = std::fs::read_to_string(&log_path).expect("read the log");

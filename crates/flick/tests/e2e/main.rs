@@ -13,6 +13,7 @@ mod live;
 mod logs;
 mod metrics;
 mod migrate;
+mod privacy;
 mod scale_out;
 mod tus;
 mod tus_interop;

@@ -58,8 +58,7 @@ async fn tus_upload(server: &Server, bytes: Vec<u8>) -> String {
         .await
         .expect("tus upload");
     assert_eq!(r.status(), 201, "{:?}", r.text().await);
-    let location = r.headers()["location"].to_str().unwrap().to_owned();
-    location.trim_start_matches("/api/uploads/").to_owned()
+    r.headers()["flick-share-url"].to_str().unwrap().trim_start_matches("/v/").to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -156,6 +156,13 @@ async fn a_single_machine_moves_to_postgres_and_s3_without_losing_a_video() {
         "short_1s.mp4",
     ));
     assert_eq!(status(&server, &videos[4].0).await["status"], "processing");
+    // Blob keys name the storage ids, links the share ids.
+    let storage: Vec<String> = videos
+        .iter()
+        .map(|(share, ..)| {
+            sqlite_query(&source.join("flick.db"), &format!("SELECT id FROM videos WHERE share_id = '{share}'"))
+        })
+        .collect();
     let refused = migrate(&source, &to, &[]);
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(!refused.status.success() && stderr.contains("is running on"), "{stderr}");
@@ -178,7 +185,7 @@ async fn a_single_machine_moves_to_postgres_and_s3_without_losing_a_video() {
     // The move, with every byte compared.
     let expected = source_blobs(&source);
     assert!(expected.keys().any(|k| k.starts_with("hls/") && k.ends_with(".ts")), "{expected:?}");
-    assert!(expected.contains_key(&format!("raw/{}", videos[4].0)), "the waiting video's upload: {expected:?}");
+    assert!(expected.contains_key(&format!("raw/{}", storage[4])), "the waiting video's upload: {expected:?}");
     let total = expected.len() as u64;
     let out = migrate(&source, &to, &["--verify-content"]);
     assert_success(&out);
@@ -192,9 +199,9 @@ async fn a_single_machine_moves_to_postgres_and_s3_without_losing_a_video() {
 
     // …and after a lost object and a lost record, a re-run copies just those two.
     let bucket = blob_store_for(&dest_dir);
-    let segment = expected.keys().find(|k| k.starts_with(&format!("hls/{}/", videos[1].0)) && k.ends_with(".ts"));
+    let segment = expected.keys().find(|k| k.starts_with(&format!("hls/{}/", storage[1])) && k.ends_with(".ts"));
     bucket.delete(&BlobKey::new(segment.expect("a segment").clone()).unwrap()).await.unwrap();
-    run_sql(&dest_dir, &format!("DELETE FROM videos WHERE id = '{}'", videos[0].0));
+    run_sql(&dest_dir, &format!("DELETE FROM videos WHERE share_id = '{}'", videos[0].0));
     let out = migrate(&source, &to, &[]);
     assert_success(&out);
     assert_eq!(numbers(&out, "videos:")[..3], [1, 4, 0]);
@@ -202,7 +209,7 @@ async fn a_single_machine_moves_to_postgres_and_s3_without_losing_a_video() {
     assert_eq!(destination_blobs(&to).await, expected);
 
     // Bytes that differ at the same length pass the length check but not --verify-content.
-    let thumb = BlobKey::thumbnail(VideoId::parse(&videos[2].0).unwrap());
+    let thumb = BlobKey::thumbnail(VideoId::parse(&storage[2]).unwrap());
     bucket.put_bytes(&thumb, Bytes::from(vec![0u8; expected[thumb.as_str()] as usize])).await.unwrap();
     let out = migrate(&source, &to, &["--verify-content"]);
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -64,6 +64,7 @@ async fn api_nodes_and_workers_share_only_postgres_and_the_bucket() {
     let token = r.headers()["flick-manage-token"].to_str().unwrap().to_owned();
     let location = r.headers()["location"].to_str().unwrap().to_owned();
     let id = location.rsplit('/').next().unwrap().to_owned();
+    let share = r.headers()["flick-share-url"].to_str().unwrap().trim_start_matches("/v/").to_owned();
     let chunk = bytes.len() / 5 + 1;
     let mut offset = 0;
     let mut turn = 0;
@@ -121,7 +122,7 @@ async fn api_nodes_and_workers_share_only_postgres_and_the_bucket() {
 
     // Play while processing, from segments in the bucket, through the node that did not take the last chunk.
     let playable_after = loop {
-        let v = status(&b, &id).await;
+        let v = status(&b, &share).await;
         assert_eq!(v["status"], "processing", "the re-encode ended before the crash could happen: {v}");
         if v["playable"] == true {
             break upload_done.elapsed();
@@ -135,9 +136,9 @@ async fn api_nodes_and_workers_share_only_postgres_and_the_bucket() {
     );
     let keys = blob_keys(&dirs[0]).await;
     assert!(keys.iter().any(|k| k.starts_with(&format!("hls/{id}/")) && k.ends_with(".ts")), "{keys:?}");
-    let playlist = c.get(a.url(&format!("/streams/{id}/index.m3u8"))).send().await.unwrap().text().await.unwrap();
+    let playlist = c.get(a.url(&format!("/streams/{share}/index.m3u8"))).send().await.unwrap().text().await.unwrap();
     let first = playlist.lines().find(|l| l.ends_with(".ts")).expect("a segment is listed").to_owned();
-    let seg = c.get(a.url(&format!("/streams/{id}/{first}"))).header("range", "bytes=0-187").send().await.unwrap();
+    let seg = c.get(a.url(&format!("/streams/{share}/{first}"))).header("range", "bytes=0-187").send().await.unwrap();
     assert_eq!(seg.status(), 206);
     assert_eq!(seg.bytes().await.unwrap()[0], 0x47, "an MPEG-TS packet from the bucket");
 
@@ -145,15 +146,15 @@ async fn api_nodes_and_workers_share_only_postgres_and_the_bucket() {
     let busy = single_busy_worker(&workers).await;
     workers[busy].kill9();
     let killed_at = Instant::now();
-    let v = wait_done(&a, &id, Duration::from_secs(180)).await;
+    let v = wait_done(&a, &share, Duration::from_secs(180)).await;
     assert_eq!(v["status"], "ready", "{v}");
     eprintln!("scale-out: ready {:.1} s after the busy worker was killed", killed_at.elapsed().as_secs_f64());
-    let decoded = decode_hls(&b.url(&format!("/streams/{id}/master.m3u8")));
+    let decoded = decode_hls(&b.url(&format!("/streams/{share}/master.m3u8")));
     let source = source_duration(&clip);
     assert!((decoded.duration - source).abs() <= 0.5, "decoded {} vs {source}", decoded.duration);
 
     // Delete through B: every object of the video leaves the bucket.
-    let r = c.delete(b.url(&format!("/api/video/{id}"))).bearer_auth(&token).send().await.unwrap();
+    let r = c.delete(b.url(&format!("/api/video/{share}"))).bearer_auth(&token).send().await.unwrap();
     assert!(r.status().is_success(), "{}", r.status());
     let left: Vec<String> = blob_keys(&dirs[0]).await.into_iter().filter(|k| k.contains(&id)).collect();
     assert!(left.is_empty(), "objects of the deleted video remain: {left:?}");

@@ -80,7 +80,7 @@ async fn killed_upload_resumes_on_rerun_and_wait_reports_timing() {
     assert_eq!(v["resumedFrom"].as_u64(), Some(offset), "{v}");
     assert_eq!(v["bytes"].as_u64(), Some(size));
     let id = v["id"].as_str().unwrap();
-    assert!(upload_url.ends_with(id), "the resumed upload is the same upload");
+    assert!(upload_url.ends_with(&storage_id(&server.data_dir, id)), "the resumed upload is the same upload");
     assert_eq!(v["url"], format!("{}/v/{id}", server.base));
     assert!(v["playableAfterSeconds"].as_f64().is_some_and(|s| s >= 0.0), "{v}");
     assert_eq!(v["manageToken"].as_str().map(str::len), Some(64));

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use flick_domain::ports::{ByteRange, UploadRecord};
 use flick_domain::upload::{SNIFF_LEN, clean_file_name, sniff};
-use flick_domain::{ManageToken, VideoId};
+use flick_domain::{ManageToken, ShareId, VideoId};
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 
@@ -102,10 +102,16 @@ pub(super) async fn create_final(state: &AppState, parts: Vec<VideoId>, meta: Me
     let container = sniff(&head).ok_or_else(not_a_video)?;
     let name = name_for(state, file_name, container)?;
 
-    let id = VideoId::new();
+    let (id, share_id) = (VideoId::new(), ShareId::new());
     let token = ManageToken::generate().map_err(|e| ApiError::Internal(e.to_string()))?;
-    let finished =
-        FinishedUpload { id, local: joined.path(), size: length, original_name: name, manage_token_hash: token.hash() };
+    let finished = FinishedUpload {
+        id,
+        share_id,
+        local: joined.path(),
+        size: length,
+        original_name: name,
+        manage_token_hash: token.hash(),
+    };
     accept_finished(state, finished).await?;
     joined.disarm();
     for part in &records {
@@ -126,7 +132,7 @@ pub(super) async fn create_final(state: &AppState, parts: Vec<VideoId>, meta: Me
         HeaderValue::from_str(token.expose()).map_err(|e| ApiError::Internal(e.to_string()))?,
     );
     out.insert(h::UPLOAD_OFFSET, h::number_value(length));
-    share_links(id, &mut out);
+    share_links(share_id, &mut out);
     Ok((StatusCode::CREATED, out).into_response())
 }
 

@@ -7,11 +7,11 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use flick_domain::ports::UploadRecord;
 use flick_domain::upload::clean_file_name;
-use flick_domain::{ManageToken, NewVideo, UPLOAD_ABANDONED, VideoId, VideoStatus};
+use flick_domain::{ManageToken, NewVideo, ShareId, UPLOAD_ABANDONED, VideoId, VideoStatus};
 
 use super::concat::{self, Concat};
 use super::headers::{self as h};
-use super::lookup::{Found, Progress, expiry, find, lock, reconcile, share_links};
+use super::lookup::{Found, Progress, expiry, find, lock, reconcile, share_links, share_links_of};
 use super::{ABANDONED_MESSAGE, receive};
 use crate::error::ApiError;
 use crate::intake::{check_declared_name, check_file_type};
@@ -61,7 +61,9 @@ pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bod
         return Err(ApiError::ExceedsUploadLength);
     }
 
-    let id = VideoId::new();
+    // The upload URL names the storage id, the links a share id: a viewer of the link cannot touch the upload.
+    let (id, share_id) = (VideoId::new(), ShareId::new());
+    tracing::Span::current().record("video_id", tracing::field::display(id));
     let token = ManageToken::generate().map_err(|e| ApiError::Internal(e.to_string()))?;
     let now = Utc::now();
     let record = UploadRecord {
@@ -78,6 +80,7 @@ pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bod
     };
     let video = NewVideo {
         id,
+        share_id,
         status: VideoStatus::Uploading,
         original_name: file_name.unwrap_or_else(|| "video".to_owned()),
         size_bytes: length,
@@ -95,7 +98,7 @@ pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bod
             h::FLICK_MANAGE_TOKEN,
             HeaderValue::from_str(token.expose()).map_err(|e| ApiError::Internal(e.to_string()))?,
         );
-        share_links(id, &mut out);
+        share_links(share_id, &mut out);
     }
     if with_upload {
         // A fresh id: nobody else can hold its lock, but PATCHes that guess it early must wait their turn.
@@ -163,13 +166,13 @@ pub async fn head(State(state): State<AppState>, Path(id): Path<String>) -> Resu
             if upload.partial {
                 out.insert(h::UPLOAD_CONCAT, HeaderValue::from_static("partial"));
             } else {
-                share_links(id, &mut out);
+                share_links_of(&state, id, &mut out).await?;
             }
         }
         Found::Finished { size } => {
             out.insert(h::UPLOAD_LENGTH, h::number_value(size));
             Progress { offset: size, finished: true, expires_at: Utc::now() }.describe(&mut out);
-            share_links(id, &mut out);
+            share_links_of(&state, id, &mut out).await?;
         }
     }
     Ok((StatusCode::OK, out).into_response())
@@ -206,7 +209,7 @@ pub async fn patch(
             }
             let mut out = HeaderMap::new();
             Progress { offset: size, finished: true, expires_at: Utc::now() }.describe(&mut out);
-            share_links(id, &mut out);
+            share_links_of(&state, id, &mut out).await?;
             return Ok((StatusCode::NO_CONTENT, out).into_response());
         }
     };
@@ -220,7 +223,7 @@ pub async fn patch(
     let progress = receive::receive(&state, &upload, upload.offset, body, checksum).await?;
     progress.describe(&mut out);
     if progress.finished {
-        share_links(id, &mut out);
+        share_links_of(&state, id, &mut out).await?;
     }
     Ok((StatusCode::NO_CONTENT, out).into_response())
 }

@@ -4,7 +4,7 @@
 use axum::http::{HeaderMap, HeaderValue};
 use chrono::{DateTime, Utc};
 use flick_domain::ports::{UploadRecord, UploadWriteLock};
-use flick_domain::{UPLOAD_ABANDONED, VideoId, VideoStatus};
+use flick_domain::{ShareId, UPLOAD_ABANDONED, VideoId, VideoStatus};
 
 use super::headers::{self as h};
 use super::{ABANDONED_MESSAGE, complete};
@@ -45,7 +45,7 @@ pub(super) enum Found {
 pub(super) async fn find(state: &AppState, id: VideoId, locked: bool) -> Result<Found, ApiError> {
     let Some(upload) = state.uploads.get_upload(id).await? else {
         return match state.repo.get_video(id).await? {
-            Some(v) if matches!(v.status, VideoStatus::Processing | VideoStatus::Ready) => {
+            Some(v) if v.deleted_at.is_none() && matches!(v.status, VideoStatus::Processing | VideoStatus::Ready) => {
                 Ok(Found::Finished { size: v.size_bytes })
             }
             _ => Err(ApiError::NotFound),
@@ -63,7 +63,11 @@ pub(super) async fn find(state: &AppState, id: VideoId, locked: bool) -> Result<
         return Err(ApiError::UploadExpired);
     }
     if !upload.partial {
-        let uploading = state.repo.get_video(id).await?.is_some_and(|v| v.status == VideoStatus::Uploading);
+        let uploading = state
+            .repo
+            .get_video(id)
+            .await?
+            .is_some_and(|v| v.status == VideoStatus::Uploading && v.deleted_at.is_none());
         if !uploading {
             // The video was deleted or ended while its upload record stayed behind: nothing of it may remain.
             if locked {
@@ -107,13 +111,21 @@ impl Progress {
 }
 
 /// The video's share and status links: the share link works from the upload's creation.
-pub(super) fn share_links(id: VideoId, out: &mut HeaderMap) {
+pub(super) fn share_links(id: ShareId, out: &mut HeaderMap) {
     let links = Links::of(id);
     for (name, value) in [(h::FLICK_SHARE_URL, links.share), (h::FLICK_STATUS_URL, links.status)] {
         if let Ok(v) = HeaderValue::from_str(&value) {
             out.insert(name, v);
         }
     }
+}
+
+/// The share links of the video an upload makes, if it still exists.
+pub(super) async fn share_links_of(state: &AppState, id: VideoId, out: &mut HeaderMap) -> Result<(), ApiError> {
+    if let Some(video) = state.repo.get_video(id).await?.filter(|v| v.deleted_at.is_none()) {
+        share_links(video.share_id, out);
+    }
+    Ok(())
 }
 
 /// When an upload last touched at `now` expires.

@@ -29,6 +29,14 @@ pub enum Mp4Error {
     #[error("sample {sample} of track {track} lies inside the index")]
     SampleInIndex { track: u32, sample: u64 },
 
+    /// An H.264 sample whose NAL units do not fit in it (a length runs past its end): found when a segment's bytes
+    /// are read to strip their SEI.
+    #[error(
+        "a NAL unit of {len} bytes at byte {nal_offset} runs past the end of sample ({sample_len} bytes at byte \
+         {sample_offset}) of track {track}"
+    )]
+    NalOutOfBounds { track: u32, sample_offset: u64, sample_len: u64, nal_offset: u64, len: u64 },
+
     /// A valid file that this packager does not cut (fragmented, several sample descriptions,
     /// data in another file, no video samples...): ffmpeg handles it instead.
     #[error("unsupported layout: {0}")]
@@ -49,6 +57,7 @@ impl Mp4Error {
             Mp4Error::SampleOutOfBounds { .. } => "sample_out_of_bounds",
             Mp4Error::SampleOverlap { .. } => "sample_overlap",
             Mp4Error::SampleInIndex { .. } => "sample_in_index",
+            Mp4Error::NalOutOfBounds { .. } => "nal_out_of_bounds",
             Mp4Error::UnsupportedLayout(_) => "unsupported_layout",
             Mp4Error::PackageMalformed(_) => "package_malformed",
         }
@@ -61,7 +70,8 @@ impl Mp4Error {
             Mp4Error::IndexMalformed(_)
             | Mp4Error::SampleOutOfBounds { .. }
             | Mp4Error::SampleOverlap { .. }
-            | Mp4Error::SampleInIndex { .. } => {
+            | Mp4Error::SampleInIndex { .. }
+            | Mp4Error::NalOutOfBounds { .. } => {
                 "This video's index is damaged, so it cannot be streamed as it is. It may be incomplete or corrupt."
                     .into()
             }

@@ -134,7 +134,7 @@ fn read_bytes32(r: &mut Reader<'_>) -> Result<Vec<u8>, Mp4Error> {
 }
 
 /// A segment header ends with the `mdat` box header for exactly its data.
-fn mdat_header_matches(header: &[u8], data_len: u64) -> bool {
+pub(crate) fn mdat_header_matches(header: &[u8], data_len: u64) -> bool {
     let tail = |n: usize| header.len().checked_sub(n).and_then(|at| header.get(at..));
     if let Some([a, b, c, d, b'm', b'd', b'a', b't']) = tail(8)
         && Some(u64::from(u32::from_be_bytes([*a, *b, *c, *d]))) == data_len.checked_add(8)

@@ -19,6 +19,10 @@
 //! output is deterministic: the same inputs give byte-identical segments, on any machine, after
 //! any restart.
 //!
+//! What is served is stripped of H.264 SEI NAL units (camera dates and places, encoder settings): once a segment's
+//! bytes have arrived, [`SeiScan`] reads them once and gives its header rewritten and the bytes to leave out
+//! ([`StrippedSegment`]), still deterministic.
+//!
 //! No I/O, no async: the caller reads the bytes the scanner asks for and serves the ranges.
 
 mod aac;
@@ -34,6 +38,7 @@ mod movie;
 mod package;
 mod scan;
 mod segment;
+mod sei;
 mod tables;
 #[cfg(test)]
 mod tests;
@@ -47,3 +52,4 @@ pub use movie::{Limits, Movie, Track, TrackKind, parse_movie};
 pub use package::{Package, PackagedSegment, package};
 pub use scan::{BoxPos, BoxScanner, ScanState};
 pub use segment::SegmentTargets;
+pub use sei::{SeiScan, SeiTracks, StrippedSegment, strip_sei};

@@ -46,7 +46,7 @@ impl PackagedSegment {
         self.ranges.iter().fold(0u64, |sum, &(_, len)| sum.saturating_add(len))
     }
 
-    /// The whole segment's length.
+    /// The whole segment's length as packaged (served, it is shorter by what [`super::SeiScan`] strips).
     pub fn len(&self) -> u64 {
         (self.header.len() as u64).saturating_add(self.data_len())
     }

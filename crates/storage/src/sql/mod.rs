@@ -23,8 +23,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use flick_domain::VideoId;
 use flick_domain::ports::{QueueError, RepoError, UploadWriteLock};
+use flick_domain::{ShareId, VideoId};
 use futures_util::future::BoxFuture;
 use sqlx::query::Query;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, FromRow, IntoArguments, Pool, Row, Type};
@@ -123,7 +123,7 @@ pub trait Sql: Engine {
     fn bind_int(q: Statement<'_, Self>, v: Option<i64>) -> Statement<'_, Self>;
     fn bind_real(q: Statement<'_, Self>, v: Option<f64>) -> Statement<'_, Self>;
     fn bind_flag(q: Statement<'_, Self>, v: Option<bool>) -> Statement<'_, Self>;
-    fn bind_stamp(q: Statement<'_, Self>, v: Self::Stamp) -> Statement<'_, Self>;
+    fn bind_stamp(q: Statement<'_, Self>, v: Option<Self::Stamp>) -> Statement<'_, Self>;
     /// Runs the statement on `conn`; its rows.
     fn rows<'c, 'q: 'c>(
         conn: &'c mut Self::Connection,
@@ -136,6 +136,8 @@ pub trait Sql: Engine {
     fn text_at(row: &Self::Row, i: usize) -> Result<Option<String>, sqlx::Error>;
     /// Column `i` as an integer (`None` for NULL).
     fn int_at(row: &Self::Row, i: usize) -> Result<Option<i64>, sqlx::Error>;
+    /// Column `i` as an instant (`None` for NULL).
+    fn stamp_at(row: &Self::Row, i: usize) -> Result<Option<Self::Stamp>, sqlx::Error>;
 }
 
 impl<DB> Sql for DB
@@ -147,7 +149,7 @@ where
     for<'q> Option<i64>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
     for<'q> Option<f64>: Encode<'q, DB> + Type<DB>,
     for<'q> Option<bool>: Encode<'q, DB> + Type<DB>,
-    for<'q> DB::Stamp: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<DB::Stamp>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
     for<'r> VideoRow<DB::Stamp>: FromRow<'r, DB::Row>,
     for<'r> UploadRow<DB::Stamp>: FromRow<'r, DB::Row>,
     for<'r> JobRow: FromRow<'r, DB::Row>,
@@ -165,7 +167,7 @@ where
     fn bind_flag(q: Statement<'_, Self>, v: Option<bool>) -> Statement<'_, Self> {
         q.bind(v)
     }
-    fn bind_stamp(q: Statement<'_, Self>, v: Self::Stamp) -> Statement<'_, Self> {
+    fn bind_stamp(q: Statement<'_, Self>, v: Option<Self::Stamp>) -> Statement<'_, Self> {
         q.bind(v)
     }
     fn rows<'c, 'q: 'c>(
@@ -189,6 +191,9 @@ where
     fn int_at(row: &Self::Row, i: usize) -> Result<Option<i64>, sqlx::Error> {
         row.try_get(i)
     }
+    fn stamp_at(row: &Self::Row, i: usize) -> Result<Option<Self::Stamp>, sqlx::Error> {
+        row.try_get(i)
+    }
 }
 
 /// Binding values in order: `sqlx::query(sql).text(id).int(n)…`, on either database.
@@ -197,9 +202,12 @@ pub(crate) trait Bind: Sized {
     fn int(self, v: impl Into<Option<i64>>) -> Self;
     fn real(self, v: Option<f64>) -> Self;
     fn flag(self, v: Option<bool>) -> Self;
-    fn stamp(self, t: DateTime<Utc>) -> Self;
+    fn stamp(self, t: impl Into<Option<DateTime<Utc>>>) -> Self;
     fn id(self, id: VideoId) -> Self {
         self.text(id.to_string())
+    }
+    fn share(self, share: ShareId) -> Self {
+        self.text(share.to_string())
     }
 }
 
@@ -216,8 +224,8 @@ impl<DB: Sql> Bind for Statement<'_, DB> {
     fn flag(self, v: Option<bool>) -> Self {
         DB::bind_flag(self, v)
     }
-    fn stamp(self, t: DateTime<Utc>) -> Self {
-        DB::bind_stamp(self, DB::Stamp::of(t))
+    fn stamp(self, t: impl Into<Option<DateTime<Utc>>>) -> Self {
+        DB::bind_stamp(self, t.into().map(DB::Stamp::of))
     }
 }
 
@@ -267,6 +275,12 @@ pub(crate) fn from_db(what: &str, column: &str, n: i64) -> Result<u64, RepoError
 /// A stored id; anything but a well-formed one is corruption.
 pub(crate) fn parse_id(text: &str) -> Result<VideoId, RepoError> {
     VideoId::parse(text).map_err(|_| RepoError::Corrupt(format!("malformed video id {text:?}")))
+}
+
+/// An instant at the precision records keep on both databases (milliseconds), so that a record reads back, and moves
+/// between databases, unchanged.
+pub(crate) fn to_ms(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t)
 }
 
 /// A duration in milliseconds for the database, saturating at 100 years (beyond that PostgreSQL's timestamps would

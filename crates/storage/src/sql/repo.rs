@@ -1,22 +1,34 @@
-//! [`Repo`]: the `videos` table.
+//! [`Repo`]: the `videos` table (and `secrets`).
+//!
+//! A video with `deleted_at` set is a tombstone: the owner's writes (`update_access`, `set_share_id`, `count_view`)
+//! and the finishing of its upload leave it alone, and the listings leave it out; `get_video` and
+//! `get_video_by_share` still return it (the caller checks `deleted_at`). Workers' `update_video` still applies to
+//! it: a worker that has not heard of the deletion finishes harmlessly, and the tombstone stays one.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use flick_domain::ports::{JobKind, Repo, RepoError};
-use flick_domain::{NewVideo, Video, VideoId, VideoStatus, VideoUpdate};
+use flick_domain::video::LAST_VIEW_GRACE;
+use flick_domain::{AccessUpdate, NewVideo, ShareId, Video, VideoId, VideoStatus, VideoUpdate};
 
 use super::rows::VIDEO_COLUMNS;
-use super::{Bind, Channel, Sql, SqlDb, Statement, db_error, insert_error, parse_id, to_db};
+use super::{Bind, Channel, Sql, SqlDb, Stamp, Statement, db_error, insert_error, parse_id, to_db, to_ms};
+
+/// What [`SqlDb::ids_where`] adds to leave tombstones out.
+const LIVE: &str = "deleted_at IS NULL";
 
 #[async_trait]
 impl<DB: Sql> Repo for SqlDb<DB> {
     async fn create_video(&self, video: &NewVideo) -> Result<(), RepoError> {
         let sql = format!(
-            "INSERT INTO videos (id, status, original_name, size_bytes, manage_token_hash, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, {now}, {now})",
+            "INSERT INTO videos (id, share_id, status, original_name, size_bytes, manage_token_hash, created_at, \
+               updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, {now}, {now})",
             now = DB::NOW_MS
         );
         let insert = sqlx::query(&sql)
             .id(video.id)
+            .share(video.share_id)
             .text(video.status.as_str().to_owned())
             .text(video.original_name.clone())
             .int(to_db(video.size_bytes)?)
@@ -40,7 +52,7 @@ impl<DB: Sql> Repo for SqlDb<DB> {
             &self.parts,
             &format!(
                 "UPDATE videos SET status = 'processing', updated_at = {greatest}(updated_at, {now}) \
-                 WHERE id = $1 AND status = 'uploading' RETURNING id",
+                 WHERE id = $1 AND status = 'uploading' AND deleted_at IS NULL RETURNING id",
                 greatest = DB::GREATEST,
                 now = DB::NOW_MS
             ),
@@ -63,6 +75,139 @@ impl<DB: Sql> Repo for SqlDb<DB> {
     async fn get_video(&self, id: VideoId) -> Result<Option<Video>, RepoError> {
         let sql = format!("SELECT {VIDEO_COLUMNS} FROM videos WHERE id = $1");
         Ok(self.videos(sqlx::query(&sql).id(id)).await?.pop())
+    }
+
+    async fn get_video_by_share(&self, share: ShareId) -> Result<Option<Video>, RepoError> {
+        let sql = format!("SELECT {VIDEO_COLUMNS} FROM videos WHERE share_id = $1");
+        Ok(self.videos(sqlx::query(&sql).share(share)).await?.pop())
+    }
+
+    async fn update_access(&self, id: VideoId, update: &AccessUpdate) -> Result<Option<Video>, RepoError> {
+        // Each optional setting is a flag (change it?) and its new value. An empty title is no title. A new view limit,
+        // or none, starts counting again from zero.
+        let sql = format!(
+            "UPDATE videos SET \
+               title = CASE WHEN $1 THEN NULLIF($2, '') ELSE title END, \
+               password_hash = CASE WHEN $3 THEN $4 ELSE password_hash END, \
+               expires_at = CASE WHEN $5 THEN $6 ELSE expires_at END, \
+               max_views = CASE WHEN $7 THEN $8 ELSE max_views END, \
+               views = CASE WHEN $7 THEN 0 ELSE views END, \
+               last_view_at = CASE WHEN $7 THEN NULL ELSE last_view_at END, \
+               updated_at = {greatest}(updated_at, {now}) \
+             WHERE id = $9 AND deleted_at IS NULL RETURNING {VIDEO_COLUMNS}",
+            greatest = DB::GREATEST,
+            now = DB::NOW_MS
+        );
+        let query = sqlx::query(&sql)
+            .flag(Some(update.title.is_some()))
+            .text(update.title.clone())
+            .flag(Some(update.password_hash.is_some()))
+            .text(update.password_hash.clone().flatten())
+            .flag(Some(update.expires_at.is_some()))
+            .stamp(update.expires_at.flatten().map(to_ms))
+            .flag(Some(update.max_views.is_some()))
+            .int(update.max_views.flatten().map(i64::from))
+            .id(id);
+        Ok(self.videos(query).await?.pop())
+    }
+
+    async fn set_share_id(&self, id: VideoId, share: ShareId) -> Result<bool, RepoError> {
+        let sql = format!(
+            "UPDATE videos SET share_id = $1, updated_at = {greatest}(updated_at, {now}) \
+             WHERE id = $2 AND deleted_at IS NULL RETURNING id",
+            greatest = DB::GREATEST,
+            now = DB::NOW_MS
+        );
+        // A share id another video has is refused by the unique index: `Duplicate`.
+        let rows = self.rows(sqlx::query(&sql).share(share).id(id)).await.map_err(insert_error)?;
+        Ok(!rows.is_empty())
+    }
+
+    async fn count_view(&self, id: VideoId, now: DateTime<Utc>) -> Result<Option<u32>, RepoError> {
+        // One statement, so the test and the increment are one: on PostgreSQL a concurrent count waits for this row's
+        // lock and then tests the WHERE again on the row as this one left it, so no view past the limit is counted.
+        let sql = format!(
+            "UPDATE videos SET views = views + 1, last_view_at = $1, updated_at = {greatest}(updated_at, {now}) \
+             WHERE id = $2 AND deleted_at IS NULL AND max_views IS NOT NULL AND views < max_views RETURNING views",
+            greatest = DB::GREATEST,
+            now = DB::NOW_MS
+        );
+        let rows = self.rows(sqlx::query(&sql).stamp(to_ms(now)).id(id)).await.map_err(db_error)?;
+        let Some(row) = rows.first() else { return Ok(None) };
+        let views = DB::int_at(row, 0).map_err(db_error)?.unwrap_or_default();
+        u32::try_from(views).map(Some).map_err(|_| RepoError::Corrupt(format!("video {id}: views is {views}")))
+    }
+
+    async fn mark_deleted(&self, id: VideoId, now: DateTime<Utc>) -> Result<bool, RepoError> {
+        let sql = format!(
+            "UPDATE videos SET deleted_at = $1, updated_at = {greatest}(updated_at, {now}) \
+             WHERE id = $2 AND deleted_at IS NULL RETURNING id",
+            greatest = DB::GREATEST,
+            now = DB::NOW_MS
+        );
+        // Whoever follows its upload hears that it ended.
+        let sql = DB::announcing(&self.parts, &sql, Channel::Uploads);
+        let marked = !self.rows(sqlx::query(&sql).stamp(to_ms(now)).id(id)).await.map_err(db_error)?.is_empty();
+        if marked {
+            self.wakers.uploads_changed();
+        }
+        Ok(marked)
+    }
+
+    async fn mark_ended(&self, now: DateTime<Utc>) -> Result<Vec<VideoId>, RepoError> {
+        // `Access::ended` in SQL: past its expiry, or its views used up and the last one older than the grace (or of
+        // unknown age). The second line repeats the WHERE of the partial index `videos_ending` word for word, so
+        // that both databases see the index covers the sweep. One statement: a video is ended by what it holds when
+        // the statement runs (on PostgreSQL a row an owner changes meanwhile is tested again as changed).
+        let sql = format!(
+            "UPDATE videos SET deleted_at = $1, updated_at = {greatest}(updated_at, {now}) \
+             WHERE deleted_at IS NULL AND (expires_at IS NOT NULL OR max_views IS NOT NULL) \
+               AND (expires_at <= $1 \
+                    OR (max_views IS NOT NULL AND views >= max_views \
+                        AND (last_view_at IS NULL OR last_view_at <= $2))) \
+             RETURNING id",
+            greatest = DB::GREATEST,
+            now = DB::NOW_MS
+        );
+        let sql = DB::announcing(&self.parts, &sql, Channel::Uploads);
+        let now = to_ms(now);
+        let ended = self.ids(sqlx::query(&sql).stamp(now).stamp(now - LAST_VIEW_GRACE)).await?;
+        if !ended.is_empty() {
+            self.wakers.uploads_changed();
+        }
+        Ok(ended)
+    }
+
+    async fn tombstones(&self) -> Result<Vec<(VideoId, DateTime<Utc>)>, RepoError> {
+        let sql = format!(
+            "SELECT id, deleted_at FROM videos WHERE deleted_at IS NOT NULL ORDER BY deleted_at, {order}",
+            order = DB::INSERTION_ORDER
+        );
+        let rows = self.rows(sqlx::query(&sql)).await.map_err(db_error)?;
+        rows.iter()
+            .map(|row| {
+                let id = parse_id(&DB::text_at(row, 0).map_err(db_error)?.unwrap_or_default())?;
+                let stamp = DB::stamp_at(row, 1).map_err(db_error)?;
+                let at = stamp.as_ref().and_then(|s| s.instant());
+                at.map(|at| (id, at)).ok_or_else(|| RepoError::Corrupt(format!("video {id}: deleted_at is {stamp:?}")))
+            })
+            .collect()
+    }
+
+    async fn secret(&self, name: &str, fresh: &[u8]) -> Result<Vec<u8>, RepoError> {
+        // Whoever inserts first wins; everyone (the winner included) then reads what was stored. On PostgreSQL an
+        // INSERT meeting a concurrent uncommitted one waits for it, so the SELECT after it sees the committed row.
+        let insert = "INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING";
+        self.rows(sqlx::query(insert).text(name.to_owned()).text(hex::encode(fresh))).await.map_err(db_error)?;
+        let rows = self
+            .rows(sqlx::query("SELECT value FROM secrets WHERE name = $1").text(name.to_owned()))
+            .await
+            .map_err(db_error)?;
+        let stored = match rows.first() {
+            Some(row) => DB::text_at(row, 0).map_err(db_error)?.unwrap_or_default(),
+            None => return Err(RepoError::Unavailable(format!("secret {name:?} vanished after its insert"))),
+        };
+        hex::decode(&stored).map_err(|_| RepoError::Corrupt(format!("secret {name:?} is not hex")))
     }
 
     async fn update_video(&self, id: VideoId, update: &VideoUpdate) -> Result<bool, RepoError> {
@@ -130,7 +275,8 @@ impl<DB: Sql> Repo for SqlDb<DB> {
     async fn list_videos(&self, limit: u32, offset: u32) -> Result<Vec<Video>, RepoError> {
         // The insertion order breaks ties between videos created in the same millisecond: later insert first.
         let sql = format!(
-            "SELECT {VIDEO_COLUMNS} FROM videos ORDER BY created_at DESC, {order} DESC LIMIT $1 OFFSET $2",
+            "SELECT {VIDEO_COLUMNS} FROM videos WHERE {LIVE} \
+             ORDER BY created_at DESC, {order} DESC LIMIT $1 OFFSET $2",
             order = DB::INSERTION_ORDER
         );
         self.videos(sqlx::query(&sql).int(i64::from(limit)).int(i64::from(offset))).await
@@ -150,11 +296,12 @@ impl<DB: Sql> Repo for SqlDb<DB> {
     }
 
     async fn import_video(&self, video: &Video) -> Result<bool, RepoError> {
+        let placeholders: Vec<String> = (1..=VIDEO_COLUMNS.split(',').count()).map(|n| format!("${n}")).collect();
         let sql = format!(
-            "INSERT INTO videos ({VIDEO_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
-             ON CONFLICT (id) DO NOTHING RETURNING id"
+            "INSERT INTO videos ({VIDEO_COLUMNS}) VALUES ({}) ON CONFLICT (id) DO NOTHING RETURNING id",
+            placeholders.join(", ")
         );
+        let access = &video.access;
         let query = sqlx::query(&sql)
             .id(video.id)
             .text(video.original_name.clone())
@@ -172,8 +319,17 @@ impl<DB: Sql> Repo for SqlDb<DB> {
             .text(video.failure.as_ref().map(|f| f.message.clone()))
             .text(video.manage_token_hash.clone())
             .stamp(video.created_at)
-            .stamp(video.updated_at);
-        Ok(!self.rows(query).await.map_err(db_error)?.is_empty())
+            .stamp(video.updated_at)
+            .share(video.share_id)
+            .text(video.title.clone())
+            .text(access.password_hash.clone())
+            .stamp(access.expires_at)
+            .int(access.max_views.map(i64::from))
+            .int(i64::from(access.views))
+            .stamp(access.last_view_at)
+            .stamp(video.deleted_at);
+        // Another video with this share id is refused by the unique index: `Duplicate`.
+        Ok(!self.rows(query).await.map_err(insert_error)?.is_empty())
     }
 }
 
@@ -184,10 +340,10 @@ impl<DB: Sql> SqlDb<DB> {
         rows.iter().map(|row| DB::video_row(row).map_err(db_error)?.into_video()).collect()
     }
 
-    /// Ids of the videos matching a fixed (never user-supplied) condition, oldest first.
+    /// Ids of the videos matching a fixed (never user-supplied) condition, oldest first, tombstones left out.
     async fn ids_where(&self, condition: &'static str) -> Result<Vec<VideoId>, RepoError> {
         let sql = format!(
-            "SELECT id FROM videos WHERE {condition} ORDER BY created_at, {order}",
+            "SELECT id FROM videos WHERE {LIVE} AND {condition} ORDER BY created_at, {order}",
             order = DB::INSERTION_ORDER
         );
         self.ids(sqlx::query(&sql)).await

@@ -4,15 +4,15 @@
 //! `T` is how the database stores an instant ([`Engine::Stamp`](super::Engine::Stamp)).
 
 use flick_domain::ports::{Job, JobKind, RepoError, UploadRecord};
-use flick_domain::{Delivery, Video, VideoFailure, VideoStatus};
+use flick_domain::{Access, Delivery, ShareId, Video, VideoFailure, VideoStatus};
 use sqlx::FromRow;
 
 use super::{Stamp, from_db, parse_id};
 
-/// The columns of `videos` that [`VideoRow`] reads.
+/// The columns of `videos` that [`VideoRow`] reads (and, in this order, that `import_video` writes).
 pub(crate) const VIDEO_COLUMNS: &str = "id, original_name, size_bytes, status, playable, playable_seconds, delivery, \
      progress, duration_seconds, width, height, has_thumbnail, error_code, error_message, manage_token_hash, \
-     created_at, updated_at";
+     created_at, updated_at, share_id, title, password_hash, expires_at, max_views, views, last_view_at, deleted_at";
 
 /// The columns of `uploads` that [`UploadRow`] reads.
 pub(crate) const UPLOAD_COLUMNS: &str = "id, length, upload_offset, index_offset, partial, file_name, metadata, \
@@ -42,6 +42,14 @@ pub struct VideoRow<T> {
     manage_token_hash: String,
     created_at: T,
     updated_at: T,
+    share_id: String,
+    title: Option<String>,
+    password_hash: Option<String>,
+    expires_at: Option<T>,
+    max_views: Option<i64>,
+    views: i64,
+    last_view_at: Option<T>,
+    deleted_at: Option<T>,
 }
 
 impl<T: Stamp> VideoRow<T> {
@@ -53,10 +61,19 @@ impl<T: Stamp> VideoRow<T> {
             VideoStatus::parse(&self.status).ok_or_else(|| corrupt(format!("unknown status {:?}", self.status)))?;
         let delivery =
             Delivery::parse(&self.delivery).ok_or_else(|| corrupt(format!("unknown delivery {:?}", self.delivery)))?;
-        let dimension = |column: &str, v: Option<i64>| {
-            v.map(|v| u32::try_from(v).map_err(|_| corrupt(format!("{column} is {v}")))).transpose()
-        };
+        let share_id =
+            ShareId::parse(&self.share_id).map_err(|_| corrupt(format!("malformed share id {:?}", self.share_id)))?;
+        let count = |column: &str, v: i64| u32::try_from(v).map_err(|_| corrupt(format!("{column} is {v}")));
+        let dimension = |column: &str, v: Option<i64>| v.map(|v| count(column, v)).transpose();
         let time = |column: &str, t: &T| t.instant().ok_or_else(|| corrupt(format!("{column} is {t:?}")));
+        let maybe_time = |column: &str, t: &Option<T>| t.as_ref().map(|t| time(column, t)).transpose();
+        let access = Access {
+            password_hash: self.password_hash,
+            expires_at: maybe_time("expires_at", &self.expires_at)?,
+            max_views: dimension("max_views", self.max_views)?,
+            views: count("views", self.views)?,
+            last_view_at: maybe_time("last_view_at", &self.last_view_at)?,
+        };
         let failure = match (self.error_code, self.error_message) {
             (None, None) => None,
             (code, message) => {
@@ -65,7 +82,9 @@ impl<T: Stamp> VideoRow<T> {
         };
         Ok(Video {
             id,
+            share_id,
             original_name: self.original_name,
+            title: self.title,
             size_bytes: from_db(&what, "size_bytes", self.size_bytes)?,
             status,
             playable: self.playable,
@@ -78,6 +97,8 @@ impl<T: Stamp> VideoRow<T> {
             has_thumbnail: self.has_thumbnail,
             failure,
             manage_token_hash: self.manage_token_hash,
+            access,
+            deleted_at: maybe_time("deleted_at", &self.deleted_at)?,
             created_at: time("created_at", &self.created_at)?,
             updated_at: time("updated_at", &self.updated_at)?,
         })

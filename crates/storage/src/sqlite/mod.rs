@@ -31,9 +31,32 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// The statement's clock reading in unix milliseconds ('subsec', SQLite 3.42+, keeps its milliseconds).
 const NOW_MS: &str = "CAST(round(unixepoch('subsec') * 1000) AS INTEGER)";
 
+/// Where the processes sharing one SQLite file take their upload write locks: `{file}.locks/upload-XYZ.lock`, a
+/// file lock (`flock`) on one of 4096 files chosen by the upload's id. Striping bounds the files (never deleted, so
+/// no process can hold a lock on a file another has replaced); two uploads on one stripe only wait for each other.
+pub struct UploadLockFiles {
+    dir: std::path::PathBuf,
+}
+
+impl UploadLockFiles {
+    fn try_lock(&self, id: VideoId) -> Result<Option<UploadWriteLock>, RepoError> {
+        let path = self.dir.join(format!("upload-{}.lock", &id.to_string()[..3]));
+        let unavailable = |e: std::io::Error| RepoError::Unavailable(format!("{}: {e}", path.display()));
+        std::fs::create_dir_all(&self.dir).map_err(unavailable)?;
+        let file =
+            std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(unavailable)?;
+        match file.try_lock() {
+            // Closing the file (dropping the lock) releases it.
+            Ok(()) => Ok(Some(UploadWriteLock::new(file))),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(unavailable(e)),
+        }
+    }
+}
+
 impl Engine for Sqlite {
     const BACKEND: Backend = Backend::Sqlite;
-    type Parts = ();
+    type Parts = UploadLockFiles;
     type Stamp = i64;
     const NOW: &'static str = NOW_MS;
     const NOW_MS: &'static str = NOW_MS;
@@ -51,18 +74,21 @@ impl Engine for Sqlite {
     }
 
     /// Nothing to announce: a SQLite database serves one process, whose own waiters are woken directly.
-    fn announcing(_: &(), statement: &str, _: Channel) -> String {
+    fn announcing(_: &UploadLockFiles, statement: &str, _: Channel) -> String {
         statement.to_owned()
     }
 
-    fn try_lock_upload(_: &SqliteDb, _: VideoId) -> BoxFuture<'_, Result<Option<UploadWriteLock>, RepoError>> {
-        // Nothing to hold: a SQLite database is taken to serve a single API process, whose requests the HTTP layer's
-        // process-local lock already keeps apart. This is no lock between processes: API processes sharing one SQLite
-        // file would need one of their own (a PostgreSQL database gives one).
-        Box::pin(async { Ok(Some(UploadWriteLock::new(()))) })
+    fn try_lock_upload(db: &SqliteDb, id: VideoId) -> BoxFuture<'_, Result<Option<UploadWriteLock>, RepoError>> {
+        // API processes may share one SQLite file (and data folder): a lock between processes, not only requests.
+        let locks = db.parts.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || locks.try_lock(id))
+                .await
+                .map_err(|e| RepoError::Unavailable(e.to_string()))?
+        })
     }
 
-    fn close(_: &()) -> BoxFuture<'_, ()> {
+    fn close(_: &UploadLockFiles) -> BoxFuture<'_, ()> {
         Box::pin(async {})
     }
 }
@@ -105,7 +131,10 @@ impl SqlDb<Sqlite> {
             .map_err(OpenError::Connect)?;
         MIGRATOR.run(&pool).await.map_err(OpenError::Migrate)?;
         tracing::info!(file = %file.display(), "metadata database open");
-        Ok(SqlDb::new(pool, Arc::new(Wakers::default()), settings.into(), ()))
+        let mut locks = file.clone().into_os_string();
+        locks.push(".locks");
+        let parts = UploadLockFiles { dir: locks.into() };
+        Ok(SqlDb::new(pool, Arc::new(Wakers::default()), settings.into(), parts))
     }
 }
 

@@ -12,6 +12,7 @@ import {
   POLL_RETRY_MS,
   POLL_UPLOADING_MS,
   reduce,
+  videoOf,
   viewOfVideo,
   type ShareView,
 } from './share-state';
@@ -118,6 +119,18 @@ describe('reduce', () => {
       seen.push('label' in view ? view.label : view.kind);
     }
     expect(seen).toEqual(['Uploading 0 %', 'Still uploading — 20 % received', 'Still uploading — 100 % received', 'Playable — still processing 70 %', 'ready']);
+  });
+});
+
+describe('a password-protected video', () => {
+  it('is locked until unlocked, and a failure does not hide the form', () => {
+    const locked = reduce(initialView, { type: 'locked' });
+    expect(locked).toEqual({ kind: 'locked' });
+    expect(reduce(locked, { type: 'failed', message: 'offline' })).toEqual({ kind: 'locked' });
+    expect(nextPollDelay(locked)).toBeNull();
+    expect(listPollDelay(locked)).toBeNull();
+    expect(canPlay(locked)).toBe(false);
+    expect(videoOf(locked)).toBeNull();
   });
 });
 

@@ -7,6 +7,8 @@ import { formatPercent, receivedPercent, toPercent } from '../format';
 export type ShareEvent =
   | { type: 'status'; video: Video }
   | { type: 'not_found' }
+  /** A password-protected video this browser has not unlocked: nothing about it is known. */
+  | { type: 'locked' }
   | { type: 'failed'; message: string };
 
 /** What is still going on: the bytes are arriving, or the video is being processed. */
@@ -15,6 +17,8 @@ export type Stage = 'uploading' | 'processing';
 export type ShareView =
   | { kind: 'loading' }
   | { kind: 'gone'; message: string }
+  /** The video wants its password before anything of it is shown. */
+  | { kind: 'locked' }
   /** No answer yet and the server cannot be reached. */
   | { kind: 'unreachable'; message: string }
   /** Nothing to play yet: “Uploading 43 %” (received) or “Processing 40 %”. */
@@ -57,12 +61,14 @@ export function reduce(prev: ShareView, event: ShareEvent): ShareView {
       return viewOfVideo(event.video);
     case 'not_found':
       return { kind: 'gone', message: GONE_MESSAGE };
+    case 'locked':
+      return { kind: 'locked' };
     case 'failed':
       // A hiccup while we already know the video: keep showing it (playback goes on), say so quietly.
       if (prev.kind === 'waiting' || prev.kind === 'playable' || prev.kind === 'ready') {
         return { ...prev, warning: event.message };
       }
-      if (prev.kind === 'error' || prev.kind === 'gone') return prev;
+      if (prev.kind === 'error' || prev.kind === 'gone' || prev.kind === 'locked') return prev;
       return { kind: 'unreachable', message: event.message };
   }
 }
@@ -92,6 +98,7 @@ export function nextPollDelay(view: ShareView): number | null {
       return view.warning ? POLL_RETRY_MS : null;
     case 'gone':
     case 'error':
+    case 'locked':
       return null;
   }
 }
@@ -109,6 +116,7 @@ export function listPollDelay(view: ShareView): number | null {
       return view.warning ? POLL_LIST_MS : null;
     case 'gone':
     case 'error':
+    case 'locked':
       return null;
   }
 }

@@ -11,6 +11,7 @@ import {
   ManageTokenStore,
   resolveLocation,
   resultOf,
+  shareIdOf,
   retryReasonOf,
   shouldRetry,
   toUploadError,
@@ -51,6 +52,8 @@ class FakeTusServer implements HttpStack {
   deleteStatus = 204;
   /** Sends `Flick-Share-Url` with the POST's 201. */
   shareUrls = true;
+  /** The share id of an upload's video (its links' id; the server may make it differ from the upload's). */
+  shareIdFor: (uploadId: string) => string = (id) => id;
 
   getName() {
     return 'fake';
@@ -111,14 +114,14 @@ class FakeTusServer implements HttpStack {
       return response(201, {
         Location: `/api/uploads/${id}`,
         'Flick-Manage-Token': `token-${id}`,
-        ...(this.shareUrls ? { 'Flick-Share-Url': `/v/${id}`, 'Flick-Status-Url': `/api/video/${id}` } : {}),
+        ...this.shareHeaders(id),
         'Upload-Offset': '0',
       });
     }
     const id = path.replace('/api/uploads/', '');
     const up = this.uploads.get(id);
     if (!up) return response(404, {}, JSON.stringify({ error: { code: 'not_found', message: 'Not found.' } }));
-    if (method === 'HEAD') return response(200, { 'Upload-Offset': String(up.offset), 'Upload-Length': String(up.length), 'Cache-Control': 'no-store' });
+    if (method === 'HEAD') return response(200, { 'Upload-Offset': String(up.offset), 'Upload-Length': String(up.length), 'Cache-Control': 'no-store', ...this.shareHeaders(id) });
     if (method === 'DELETE') {
       if (this.deleteStatus !== 204) return response(this.deleteStatus, {});
       this.uploads.delete(id);
@@ -140,9 +143,15 @@ class FakeTusServer implements HttpStack {
       progress(size);
       if (body) up.bytes.set(body, up.offset);
       up.offset += size;
-      return response(204, { 'Upload-Offset': String(up.offset) });
+      return response(204, { 'Upload-Offset': String(up.offset), ...(up.offset === up.length ? this.shareHeaders(id) : {}) });
     }
     return response(405, {});
+  }
+
+  private shareHeaders(id: string): Record<string, string> {
+    if (!this.shareUrls) return {};
+    const share = this.shareIdFor(id);
+    return { 'Flick-Share-Url': `/v/${share}`, 'Flick-Status-Url': `/api/video/${share}` };
   }
 
   count(method: string) {
@@ -408,6 +417,15 @@ function indexAtEnd(name = 'phone.mov'): { file: File; m: number; bytes: Uint8Ar
   return { file: new File([bytes], name, { type: 'video/quicktime', lastModified: 1_700_000_000_000 }), m: 2424, bytes };
 }
 
+describe('shareIdOf', () => {
+  it('reads the id of a share link, relative or absolute', () => {
+    expect(shareIdOf('/v/abc')).toBe('abc');
+    expect(shareIdOf('https://videos.example/v/abc/')).toBe('abc');
+    expect(shareIdOf('/api/uploads/abc')).toBeNull();
+    expect(shareIdOf(null)).toBeNull();
+  });
+});
+
 describe('TusUploader: the video exists from the first answer', () => {
   it('hands over the id, manage token and share URL as soon as the POST is answered, while the bytes still flow', async () => {
     const { server, uploader } = setup();
@@ -422,6 +440,33 @@ describe('TusUploader: the video exists from the first answer', () => {
     expect(cb.onCreated).toHaveBeenCalledWith({ id: 'vid1', manageToken: 'token-vid1', shareUrl: '/v/vid1', resumed: false });
     expect(patchesWhenCreated).toBe(0);
     expect(cb.onCreated.mock.invocationCallOrder[0]).toBeLessThan(cb.onSuccess.mock.invocationCallOrder[0]);
+  });
+
+  it("names the video by its share id (Flick-Share-Url), not by the upload's id", async () => {
+    const server = new FakeTusServer();
+    server.shareIdFor = (id) => `share-${id}`;
+    const { uploader } = setup(server);
+    const { cb, ended } = callbacks();
+    uploader.start(clip(), cb);
+    expect(await ended).toBe('success');
+    expect(cb.onCreated).toHaveBeenCalledWith({ id: 'share-vid1', manageToken: 'token-vid1', shareUrl: '/v/share-vid1', resumed: false });
+    expect(cb.onSuccess).toHaveBeenCalledWith(
+      expect.objectContaining({ id: 'share-vid1', url: '/v/share-vid1', streamUrl: '/streams/share-vid1/master.m3u8' }),
+    );
+  });
+
+  it('ends with the link the last answer names (the owner revoked it meanwhile)', async () => {
+    const server = new FakeTusServer();
+    server.onPatch = (n) => {
+      if (n === 2) server.shareIdFor = () => 'fresh';
+      return null;
+    };
+    const { uploader } = setup(server);
+    const { cb, ended } = callbacks();
+    uploader.start(clip(), cb);
+    expect(await ended).toBe('success');
+    expect(cb.onCreated.mock.calls[0][0].id).toBe('vid1');
+    expect(cb.onSuccess).toHaveBeenCalledWith(expect.objectContaining({ id: 'fresh', url: '/v/fresh' }));
   });
 
   it('builds the share URL itself when the server does not send one', async () => {

@@ -7,8 +7,10 @@
 //   last modified): picking the same file after a reload resumes it. The manage token only comes with
 //   the `POST` that created the upload, so it is kept next to it (keyed by the upload URL) until the
 //   upload ends; an upload whose token is gone is not resumed (it could never be deleted).
-// - The upload's id is the video's id, and the video exists from the `POST`'s `201` on: `onCreated`
-//   hands it over (id, manage token, share URL) while the bytes keep flowing.
+// - The video exists from the `POST`'s `201` on: `onCreated` hands it over (id, manage token, share URL)
+//   while the bytes keep flowing. The video's id is its share id, the one in `Flick-Share-Url` (its
+//   links use it; it is not the upload's id, and it changes when the owner revokes the link); only a
+//   server that does not send that header gets the upload's id.
 // - Index-first (index-first.ts): when the file's index sits at its end and the server takes it
 //   (`maxIndexBytes`), the bytes go tail first (`Flick-Index-Offset: M` on the `POST`); the offset is
 //   part of the fingerprint, so a reload resumes the same reordered upload.
@@ -127,6 +129,17 @@ export function uploadIdOf(url: string): string {
   return decodeURIComponent(path.slice(path.lastIndexOf('/') + 1));
 }
 
+/** `/v/{id}` or `https://host/v/{id}` → `{id}`; null for anything else. */
+export function shareIdOf(shareUrl: string | null | undefined): string | null {
+  if (!shareUrl) return null;
+  try {
+    const m = /^\/v\/([^/]+)\/?$/.exec(new URL(shareUrl, 'http://x').pathname);
+    return m ? decodeURIComponent(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Where a `Location` answered to a request sent to `requestUrl` points: absolute when either is, else
  * a path (a relative endpoint gives relative upload URLs; ManageTokenStore resolves them against the page).
@@ -183,9 +196,12 @@ function safeBody(res: tus.HttpResponse): string {
   }
 }
 
-/** What the upload page gets when the last byte is in: the same shape as `POST /api/upload`'s answer. */
-export function resultOf(uploadUrl: string, manageToken: string): UploadResult {
-  const id = uploadIdOf(uploadUrl);
+/**
+ * What the upload page gets when the last byte is in: the same shape as `POST /api/upload`'s answer,
+ * for the video `videoId` (its share id; the upload's id when the server did not name one).
+ */
+export function resultOf(uploadUrl: string, manageToken: string, videoId?: string | null): UploadResult {
+  const id = videoId || uploadIdOf(uploadUrl);
   const safe = encodeURIComponent(id);
   return {
     id,
@@ -274,7 +290,7 @@ export class TusUploader implements Uploader {
       if (created || settled) return;
       const token = this.tokens.get(url);
       if (!token) return;
-      const id = uploadIdOf(url);
+      const id = shareIdOf(shareUrl) ?? uploadIdOf(url);
       created = { id, manageToken: token, shareUrl: shareUrl || `/v/${encodeURIComponent(id)}`, resumed };
       cb.onCreated?.(created);
     };
@@ -326,11 +342,15 @@ export class TusUploader implements Uploader {
             shareUrl = res.getHeader(SHARE_URL_HEADER) ?? null;
             posted = true;
           } else if (method === 'HEAD' && status >= 200 && status < 300) {
+            shareUrl = res.getHeader(SHARE_URL_HEADER) || shareUrl;
             // Resuming (after a reload or a failed request): the server's offset is where we stand.
             const offset = Number.parseInt(res.getHeader('Upload-Offset') ?? '', 10);
             if (Number.isFinite(offset) && !settled) cb.onRestart?.(offset, file.size);
           } else if (method === 'HEAD' && created && (status === 404 || status === 410)) {
             lost = true;
+          } else if (method === 'PATCH' && status >= 200 && status < 300) {
+            // The last chunk's answer names the link as it is now (it may have been revoked meanwhile).
+            shareUrl = res.getHeader(SHARE_URL_HEADER) || shareUrl;
           }
         },
         onUploadUrlAvailable: () => {
@@ -353,7 +373,7 @@ export class TusUploader implements Uploader {
             settle(() => cb.onError(new Error('The upload finished, but this browser lost the key that deletes it.')));
             return;
           }
-          settle(() => cb.onSuccess(resultOf(url, token)));
+          settle(() => cb.onSuccess(resultOf(url, token, shareIdOf(shareUrl) ?? created?.id)));
         },
         onError: (err) => {
           let error = toUploadError(err);

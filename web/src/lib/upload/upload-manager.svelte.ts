@@ -57,6 +57,8 @@ export class UploadManager {
   #cleanup = $state<CleanupState>('none');
   #retryable = $state(false);
   #retrying = $state<RetryReason | null>(null);
+  /** Ids whose link was revoked while this page knew them → the video's new id. */
+  readonly #renamed = new Map<string, string>();
 
   #handle: UploadHandle | null = null;
   #meter = new ProgressMeter();
@@ -130,6 +132,15 @@ export class UploadManager {
     return this.#phase === 'failed' && this.#retryable && this.#file !== null;
   }
 
+  #currentIdOf(id: string): string {
+    const seen = new Set<string>();
+    while (this.#renamed.has(id) && !seen.has(id)) {
+      seen.add(id);
+      id = this.#renamed.get(id)!;
+    }
+    return id;
+  }
+
   /** This browser is uploading the video `id` right now. */
   isUploading(id: string): boolean {
     return this.busy && this.#videoId === id;
@@ -138,6 +149,15 @@ export class UploadManager {
   /** The current (or last) upload is the video `id`. */
   isFor(id: string): boolean {
     return this.#videoId === id;
+  }
+
+  /** The video's link was revoked: its upload goes on as the video `newId`. */
+  changeVideoId(oldId: string, newId: string): void {
+    if (oldId === newId) return;
+    this.#renamed.set(oldId, newId);
+    if (this.#videoId !== oldId) return;
+    this.#videoId = newId;
+    if (this.#shareUrl) this.#shareUrl = `/v/${encodeURIComponent(newId)}`;
   }
 
   /**
@@ -172,7 +192,10 @@ export class UploadManager {
     this.#phase = 'uploading';
 
     let ready = false;
-    const becomeReady = (id: string, manageToken: string, shareUrl: string) => {
+    const becomeReady = (reportedId: string, manageToken: string, reportedUrl: string) => {
+      // An answer may still name the link the owner has revoked meanwhile: the video is the same.
+      const id = this.#currentIdOf(reportedId);
+      const shareUrl = id === reportedId ? reportedUrl : `/v/${encodeURIComponent(id)}`;
       this.#videoId = id;
       this.#shareUrl = shareUrl;
       if (!this.#library.get(id)) {

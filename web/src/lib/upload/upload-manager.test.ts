@@ -87,6 +87,19 @@ describe('UploadManager', () => {
     expect(library.entries).toHaveLength(1);
   });
 
+  it('a link revoked while it uploads: the upload goes on as the new id, even if the last answer names the old one', () => {
+    const { f, m, library } = setup();
+    m.start(file('Holiday.mp4', 1000), limits);
+    f.cb().onCreated!({ id: 'vid1', manageToken: 'tok1', shareUrl: '/v/vid1', resumed: false });
+    library.changeId('vid1', 'vid2');
+    m.changeVideoId('vid1', 'vid2');
+    expect(m.isUploading('vid2')).toBe(true);
+    expect(m.shareUrl).toBe('/v/vid2');
+    f.cb().onSuccess({ ...result('vid1'), manageToken: 'tok1' });
+    expect(m.isFor('vid2')).toBe(true);
+    expect(library.entries.map((e) => e.id)).toEqual(['vid2']);
+  });
+
   it('a resumed upload keeps its first date in My videos', () => {
     const { f, m, library } = setup();
     library.add({ id: 'vid1', manageToken: 'tok1', title: 'Holiday', createdAt: '2026-01-01T00:00:00.000Z' });

@@ -6,7 +6,7 @@ import type { UploadResult } from '../api';
 
 /** The server holds the upload (tus `POST` answered `201`, or an earlier upload was found to resume). */
 export interface UploadCreated {
-  /** The upload's id, which is the video's id. */
+  /** The video's id (its share id, from `Flick-Share-Url`; not necessarily the upload's id). */
   id: string;
   manageToken: string;
   /** The share page, `/v/{id}`. */
