@@ -25,6 +25,8 @@ const MAX_TITLE: usize = 200;
 const MAX_PASSWORD: usize = 256;
 /// Largest view limit.
 const MAX_VIEWS: u64 = 1_000_000;
+/// The view number of the owner's own player: never counted, never the last.
+const OWNER_VIEW: u32 = 0;
 /// Furthest expiry: ten years.
 const MAX_EXPIRY: chrono::TimeDelta = chrono::TimeDelta::days(3653);
 
@@ -145,7 +147,9 @@ pub async fn delete(
 }
 
 /// `POST /api/video/{id}/unlock` with `{"password": "…"}`: the right password gets a cookie that lets this browser
-/// watch (see `gate`); the owner's token gets it without a password. Guesses are limited per video and per address.
+/// watch (see `gate`). The owner's token gets it without a password, and, for a video with a view limit, a view
+/// cookie of its own (view 0) so that the owner's player never uses up a view. Guesses are limited per video and
+/// per address.
 pub async fn unlock(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -155,8 +159,13 @@ pub async fn unlock(
 ) -> Result<Response, ApiError> {
     let Seen { video, owner } = load(&state, &id, &headers).await?;
     let now = Utc::now();
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    if owner && let Some(cookie) = state.gate.view_cookie(&video, OWNER_VIEW, now) {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
     let Some(hash) = video.access.password_hash.clone() else {
-        return Ok(StatusCode::NO_CONTENT.into_response());
+        return Ok(response);
     };
     if !owner {
         let password = match serde_json::from_slice(&body) {
@@ -176,9 +185,7 @@ pub async fn unlock(
         }
     }
     let cookie = state.gate.unlock_cookie(&video, now).ok_or_else(|| ApiError::Internal("no cookie".into()))?;
-    let mut response = StatusCode::NO_CONTENT.into_response();
-    response.headers_mut().insert(header::SET_COOKIE, cookie);
-    response.headers_mut().insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    response.headers_mut().append(header::SET_COOKIE, cookie);
     Ok(response)
 }
 

@@ -298,7 +298,7 @@ export class LinkSettings {
     }
     // The owner keeps watching here: the stream wants the (new) password's proof from this browser too,
     // which the manage token gets.
-    if (typeof update.password === 'string') {
+    if (typeof update.password === 'string' || typeof update.maxViews === 'number') {
       await this.#deps.api.unlock(answer.id || id, null, manageToken).catch(() => {});
     }
     this.reset(answer);
