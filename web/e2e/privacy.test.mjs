@@ -74,9 +74,10 @@ async function playsPast(page, seconds = 1.2, { start = false } = {}) {
   const video = page.locator('video');
   await video.waitFor({ timeout: 20_000 });
   if (start) {
+    // Not awaited inside the page: play() stays pending for as long as nothing loads, and the wait below has a limit.
     await video.evaluate((v) => {
       v.muted = true;
-      return v.play();
+      v.play().catch(() => {});
     });
   }
   return until(() => video.evaluate((v, s) => (v.currentTime > s ? v.currentTime : null), seconds), {
