@@ -155,7 +155,9 @@ def upload(flick: Flick, path: Path, rate: float | None = None, index_first: boo
         if status != 201 or "location" not in answer:
             raise RuntimeError(f"tus creation of {path.name}: {status} {body[:200]!r}")
         up.created = time.monotonic()
-        up.video = {"id": answer["location"].rstrip("/").rsplit("/", 1)[1],
+        # The video's links name its share id (Flick-Share-Url), not the upload's id.
+        share = answer.get("flick-share-url") or answer["location"]
+        up.video = {"id": share.rstrip("/").rsplit("/", 1)[1],
                     "manageToken": answer.get("flick-manage-token", "")}
         up.created_event.set()
         if on_created:
