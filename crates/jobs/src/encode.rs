@@ -16,10 +16,13 @@ use flick_stream::{Original, cut};
 use crate::Context;
 use crate::error::JobError;
 use crate::publish::{FFMPEG_PLAYLIST, Publisher};
-use crate::steps::{observe_first_playable, package_of, record_shape, reset_dir, start_clean};
+use crate::steps::{feed_package_of, observe_first_playable, record_shape, reset_dir, start_clean};
 
 /// How often the work folder is checked for finished segments: the floor of time-to-stream.
 const PUBLISH_EVERY: Duration = Duration::from_millis(40);
+/// Segments published before a re-encode of an upload still arriving is called playable: the viewer then starts with
+/// two segments in hand, so the encoder's first jitters (its start, a burst of the upload) are absorbed, not a stall.
+const LIVE_START_SEGMENTS: usize = 2;
 /// How often progress is written to the repo.
 const PROGRESS_EVERY: Duration = Duration::from_millis(500);
 
@@ -60,7 +63,7 @@ pub(crate) async fn from_movie(
     if begin(ctx, video, original, work).await? {
         return from_file(ctx, video, work).await;
     }
-    let package = match package_of(ctx, movie) {
+    let package = match feed_package_of(movie) {
         Ok(p) => p,
         Err(JobError::Index(e @ Mp4Error::UnsupportedLayout(_))) => {
             tracing::info!(reason = %e, "the index cannot be cut: encoding from the whole file");
@@ -153,14 +156,16 @@ async fn encode(
     let mut tick = tokio::time::interval(PUBLISH_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_progress = (Instant::now(), 0.0f64, 0.0f64);
+    let start_segments = if file_input.is_some() { 1 } else { LIVE_START_SEGMENTS };
+    let mut playable = false;
     let hls_result = loop {
         tokio::select! {
             r = &mut hls => break r,
             () = &mut thumb, if !thumb_done => thumb_done = true,
             _ = tick.tick() => {
-                let was_playable = publisher.is_playable();
                 if publisher.sync(false).await? {
-                    if publisher.is_playable() && !was_playable {
+                    if !playable && publisher.published().len() >= start_segments {
+                        playable = true;
                         ctx.repo.update_video(id, &VideoUpdate { playable: Some(true), ..Default::default() }).await?;
                         tracing::info!(ms = started.elapsed().as_millis() as u64, "playable");
                         observe_first_playable(video);
@@ -181,9 +186,8 @@ async fn encode(
         }
     };
     hls_result?;
-    let was_playable = publisher.is_playable();
     publisher.sync(true).await?;
-    if !was_playable {
+    if !playable {
         observe_first_playable(video);
     }
     if !thumb_done {

@@ -30,11 +30,6 @@ impl<'a> Publisher<'a> {
         Publisher { store, id, out_dir, master, segment_seconds, published: Vec::new(), master_published: false }
     }
 
-    /// Whether at least one segment is published (the video is playable).
-    pub fn is_playable(&self) -> bool {
-        self.master_published
-    }
-
     /// The segments published so far.
     pub fn published(&self) -> &[Segment] {
         &self.published

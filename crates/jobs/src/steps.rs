@@ -21,13 +21,32 @@ pub(crate) fn original_of(ctx: &Context, video: &Video) -> Original {
 
 /// The package of a movie's first video track and first audio track, cut at Flick's segment times.
 pub(crate) fn package_of(ctx: &Context, movie: &Movie) -> Result<Package, JobError> {
-    let video = movie.first_track(TrackKind::Video).ok_or(JobError::Media(flick_media::MediaError::NoVideoStream))?;
-    let audio = movie.first_track(TrackKind::Audio);
     let targets = SegmentTargets {
         first_seconds: ctx.settings.first_segment_seconds,
         every_seconds: f64::from(ctx.settings.segment_seconds),
+        between_keyframes: false,
     };
-    Ok(flick_packaging::mp4::package(movie, video, audio, &targets)?)
+    packaged(movie, &targets)
+}
+
+/// How much of the original ffmpeg gets at a time when it reads an MP4/MOV as it arrives. Cut by keyframes, a feed
+/// would go out a whole GOP at a time (2 s or more): the encoder, and so the viewer right behind it, would wait for it.
+const FEED_FRAGMENT_SECONDS: f64 = 0.25;
+
+/// The original cut into small fragments regardless of keyframes: what ffmpeg reads while the upload runs.
+pub(crate) fn feed_package_of(movie: &Movie) -> Result<Package, JobError> {
+    let targets = SegmentTargets {
+        first_seconds: FEED_FRAGMENT_SECONDS,
+        every_seconds: FEED_FRAGMENT_SECONDS,
+        between_keyframes: true,
+    };
+    packaged(movie, &targets)
+}
+
+fn packaged(movie: &Movie, targets: &SegmentTargets) -> Result<Package, JobError> {
+    let video = movie.first_track(TrackKind::Video).ok_or(JobError::Media(flick_media::MediaError::NoVideoStream))?;
+    let audio = movie.first_track(TrackKind::Audio);
+    Ok(flick_packaging::mp4::package(movie, video, audio, targets)?)
 }
 
 /// Waits until every byte of `segment` has arrived; false when the upload stood still for `patience`.

@@ -40,7 +40,7 @@ fn exercise(file_len: u64, index: &[u8], offset: u64) -> bool {
             let _ = t.codecs_string();
         }
         if let Some(v) = movie.first_track(TrackKind::Video) {
-            let targets = SegmentTargets { first_seconds: 1.0, every_seconds: 4.0 };
+            let targets = SegmentTargets { first_seconds: 1.0, every_seconds: 4.0, between_keyframes: false };
             if let Ok(p) = package(&movie, v, movie.first_track(TrackKind::Audio), &targets) {
                 assert_eq!(Package::decode(&p.encode()).as_ref(), Ok(&p));
                 packaged = true;

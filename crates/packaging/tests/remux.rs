@@ -8,7 +8,7 @@ use flick_packaging::mp4::{Package, SegmentTargets, TrackKind, package};
 
 use crate::common::{Packet, assemble, demux_errors, extra, fixture, have_ffmpeg, load, packet_hashes, packets};
 
-const TARGETS: SegmentTargets = SegmentTargets { first_seconds: 1.0, every_seconds: 4.0 };
+const TARGETS: SegmentTargets = SegmentTargets { first_seconds: 1.0, every_seconds: 4.0, between_keyframes: false };
 
 /// Per-stream timing as ffprobe sees it.
 struct Timing {

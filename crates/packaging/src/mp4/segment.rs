@@ -16,11 +16,14 @@ use super::tables::SampleTable;
 pub struct SegmentTargets {
     pub first_seconds: f64,
     pub every_seconds: f64,
+    /// Cut at any video sample, not only at keyframes. Never for HLS (a segment must start on a keyframe); for a
+    /// feed that a decoder reads front to back, so that each fragment can go out as soon as its bytes arrive.
+    pub between_keyframes: bool,
 }
 
 impl Default for SegmentTargets {
     fn default() -> Self {
-        SegmentTargets { first_seconds: 1.0, every_seconds: 4.0 }
+        SegmentTargets { first_seconds: 1.0, every_seconds: 4.0, between_keyframes: false }
     }
 }
 
@@ -75,8 +78,8 @@ pub(crate) fn plan(
     let mut k = 0u32;
     let mut cut = targets.first_seconds;
     let candidates: Box<dyn Iterator<Item = usize>> = match &video.table.sync {
-        None => Box::new(1..video.table.samples.len()),
-        Some(sync) => Box::new(sync.iter().map(|&i| i as usize).filter(|&i| i > 0)),
+        Some(sync) if !targets.between_keyframes => Box::new(sync.iter().map(|&i| i as usize).filter(|&i| i > 0)),
+        _ => Box::new(1..video.table.samples.len()),
     };
     for i in candidates {
         let p = presentation(video, i);
@@ -185,7 +188,9 @@ mod tests {
         // 25 fps, keyframes every 2 s, first = 1, every = 4: boundaries at 2, 6, 10 s.
         let v = table(300, 512, Some(50), 0);
         let video = TrackTimes { table: &v, timescale: 12800, shift: 0 };
-        let plan = plan(&video, None, &SegmentTargets { first_seconds: 1.0, every_seconds: 4.0 }).expect("plan");
+        let plan =
+            plan(&video, None, &SegmentTargets { first_seconds: 1.0, every_seconds: 4.0, between_keyframes: false })
+                .expect("plan");
         let starts: Vec<f64> = plan.segments.iter().map(|s| s.start_seconds).collect();
         assert_eq!(starts, vec![0.0, 2.0, 6.0, 10.0]);
         assert_eq!(plan.segments[0].video, 0..50);
@@ -195,13 +200,29 @@ mod tests {
     }
 
     #[test]
+    fn a_feed_is_cut_between_keyframes() {
+        // 25 fps, keyframes every 2 s: fragments of 0.5 s all the same.
+        let v = table(300, 512, Some(50), 0);
+        let video = TrackTimes { table: &v, timescale: 12800, shift: 0 };
+        let targets = SegmentTargets { first_seconds: 0.5, every_seconds: 0.5, between_keyframes: true };
+        let plan = plan(&video, None, &targets).expect("plan");
+        assert_eq!(plan.segments.len(), 24);
+        assert_eq!(plan.segments[1].video, 13..25, "the second starts at the first frame from 0.5 s: mid-GOP");
+        assert!(plan.segments.iter().all(|s| s.duration_seconds <= 0.52));
+    }
+
+    #[test]
     fn every_sample_is_a_keyframe_without_stss_and_audio_follows_video_time() {
         let v = table(100, 1000, None, 0); // 10 fps
         let a = table(470, 1024, None, 0); // 48 kHz AAC frames: 10.03 s
         let video = TrackTimes { table: &v, timescale: 10000, shift: 0 };
         let audio = TrackTimes { table: &a, timescale: 48000, shift: 0 };
-        let plan =
-            plan(&video, Some(&audio), &SegmentTargets { first_seconds: 1.0, every_seconds: 4.0 }).expect("plan");
+        let plan = plan(
+            &video,
+            Some(&audio),
+            &SegmentTargets { first_seconds: 1.0, every_seconds: 4.0, between_keyframes: false },
+        )
+        .expect("plan");
         let starts: Vec<f64> = plan.segments.iter().map(|s| s.start_seconds).collect();
         assert_eq!(starts, vec![0.0, 1.0, 5.0, 9.0]);
         // Audio frame 47 starts at 1.0027 s: the first one at or after 1 s.
@@ -220,8 +241,12 @@ mod tests {
         let a = table(200, 1024, None, 0);
         let video = TrackTimes { table: &v, timescale: 12800, shift: -1024 };
         let audio = TrackTimes { table: &a, timescale: 48000, shift: -1024 };
-        let plan =
-            plan(&video, Some(&audio), &SegmentTargets { first_seconds: 1.0, every_seconds: 4.0 }).expect("plan");
+        let plan = plan(
+            &video,
+            Some(&audio),
+            &SegmentTargets { first_seconds: 1.0, every_seconds: 4.0, between_keyframes: false },
+        )
+        .expect("plan");
         // Video needs nothing (dts + cto + shift >= 0 and dts + shift = -1024 only with cto 1024...
         // but its decode time dts + shift is -1024): 0.08 s in both, a multiple of 1/3200 s.
         assert_eq!(plan.video_base, -1024 + 1024);
@@ -235,12 +260,14 @@ mod tests {
     fn leading_empty_edit_and_bad_targets() {
         let v = table(10, 100, Some(5), 0);
         let video = TrackTimes { table: &v, timescale: 1000, shift: 500 };
-        let plan = plan(&video, None, &SegmentTargets { first_seconds: 0.0, every_seconds: 0.4 }).expect("plan");
+        let plan =
+            plan(&video, None, &SegmentTargets { first_seconds: 0.0, every_seconds: 0.4, between_keyframes: false })
+                .expect("plan");
         assert_eq!(plan.video_base, 500);
         assert_eq!(plan.segments.len(), 2);
         assert_eq!(plan.segments[1].start_seconds, 1.0);
         for bad in [f64::NAN, 0.0, -1.0, f64::INFINITY] {
-            let targets = SegmentTargets { first_seconds: 1.0, every_seconds: bad };
+            let targets = SegmentTargets { first_seconds: 1.0, every_seconds: bad, between_keyframes: false };
             assert_eq!(super::plan(&video, None, &targets).map_err(|e| e.code()), Err("unsupported_layout"));
         }
     }
@@ -250,7 +277,9 @@ mod tests {
         let mut v = table(20, 100, Some(5), 0);
         v.samples[10].cto = -600; // keyframe 10 claims to be shown before keyframe 5
         let video = TrackTimes { table: &v, timescale: 1000, shift: 0 };
-        let plan = plan(&video, None, &SegmentTargets { first_seconds: 0.1, every_seconds: 0.1 }).expect("plan");
+        let plan =
+            plan(&video, None, &SegmentTargets { first_seconds: 0.1, every_seconds: 0.1, between_keyframes: false })
+                .expect("plan");
         let firsts: Vec<usize> = plan.segments.iter().map(|s| s.video.start).collect();
         assert_eq!(firsts, vec![0, 5, 15]);
         assert!(plan.segments.iter().all(|s| s.duration_seconds > 0.0));

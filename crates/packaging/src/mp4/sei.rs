@@ -618,7 +618,7 @@ mod tests {
         a.stsc = vec![(1, 4, 1)];
         let index = moov(&[v, a], false, &[]);
         let movie = parse_movie(&index, 0, file.len() as u64, &Limits::default()).expect("parse");
-        let targets = SegmentTargets { first_seconds: 0.1, every_seconds: 0.1 };
+        let targets = SegmentTargets { first_seconds: 0.1, every_seconds: 0.1, between_keyframes: false };
         let pkg = package(&movie, 0, Some(1), &targets).expect("package");
         Fixture { file, pkg, kept }
     }
@@ -765,7 +765,7 @@ mod tests {
         (v.chunks, v.stsc, a.chunks, a.stsc) = (vec![4096], vec![(1, 4, 1)], vec![5296], vec![(1, 8, 1)]);
         let index = moov(&[v, a], false, &[]);
         let movie = parse_movie(&index, 0, file.len() as u64, &Limits::default()).expect("parse");
-        let targets = SegmentTargets { first_seconds: 0.05, every_seconds: 0.05 };
+        let targets = SegmentTargets { first_seconds: 0.05, every_seconds: 0.05, between_keyframes: false };
         let pkg = package(&movie, 0, Some(1), &targets).expect("package");
         let s = &pkg.segments[0];
         assert_eq!(s.ranges, vec![(4096, 1400)], "segment 1's video is read along");
@@ -798,7 +798,7 @@ mod tests {
         (v.chunks, v.stsc, a.chunks, a.stsc) = (vec![4496], vec![(1, 4, 1)], vec![4096], vec![(1, 8, 1)]);
         let index = moov(&[v, a], false, &[]);
         let movie = parse_movie(&index, 0, file.len() as u64, &Limits::default()).expect("parse");
-        let targets = SegmentTargets { first_seconds: 0.05, every_seconds: 0.05 };
+        let targets = SegmentTargets { first_seconds: 0.05, every_seconds: 0.05, between_keyframes: false };
         let pkg = package(&movie, 0, Some(1), &targets).expect("package");
         let s = &pkg.segments[0];
         assert_eq!(s.ranges, vec![(4096, 1000)]);

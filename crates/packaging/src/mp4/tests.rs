@@ -203,7 +203,7 @@ fn every_trun_points_at_its_samples_bytes() {
     let file = file_for(&tracks, at as usize + 10);
     let index = moov(&tracks, false, &[]);
     let movie = parse_movie(&index, 0, file.len() as u64, &Limits::default()).expect("parse");
-    let targets = SegmentTargets { first_seconds: 0.1, every_seconds: 0.1 };
+    let targets = SegmentTargets { first_seconds: 0.1, every_seconds: 0.1, between_keyframes: false };
     let pkg = package(&movie, 0, Some(1), &targets).expect("package");
     assert_eq!(pkg.segments.len(), 3, "a keyframe every 4 frames");
 
