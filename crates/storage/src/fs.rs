@@ -5,21 +5,14 @@
 //! survives a crash. Temporary names start with `.`, which no blob name may.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, SeekFrom, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use flick_domain::ports::{Blob, BlobKey, ByteRange, Store, StoreError};
-use futures_util::Stream;
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
-use tokio_util::io::ReaderStream;
 
 use crate::random::random_hex;
-
-/// Size of the chunks a blob body is streamed in.
-const CHUNK: usize = 64 * 1024;
 
 /// The scratch directory under the root (same filesystem, so files made there can be renamed in).
 const SCRATCH: &str = "tmp";
@@ -109,27 +102,14 @@ impl Store for FsStore {
     async fn get(&self, key: &BlobKey, range: Option<ByteRange>) -> Result<Option<Blob>, StoreError> {
         let path = self.path_of(key)?;
         let io_err = |source| StoreError::Io { key: key.to_string(), source };
-        let mut file = match tokio::fs::File::open(&path).await {
-            Ok(file) => file,
-            Err(e) if is_absent(&e) => return Ok(None),
-            Err(e) => return Err(io_err(e)),
-        };
-        let meta = file.metadata().await.map_err(io_err)?;
-        if !meta.is_file() {
-            return Ok(None);
-        }
-        let total_len = meta.len();
+        let Some((file, total_len)) = crate::file_read::open(path).await.map_err(io_err)? else { return Ok(None) };
         let (start, len) = match range {
             None => (0, total_len),
             Some(r) if r.start <= r.end && r.end < total_len => (r.start, r.end - r.start + 1),
             Some(_) => return Err(StoreError::RangeNotSatisfiable { total_len }),
         };
-        if start > 0 {
-            file.seek(SeekFrom::Start(start)).await.map_err(io_err)?;
-        }
-        // `take` keeps the body at exactly the length announced, whatever happens to the file.
-        let body: Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>> =
-            Box::pin(ReaderStream::with_capacity(file.take(len), CHUNK));
+        // Exactly the length announced, whatever happens to the file meanwhile.
+        let body = crate::file_read::immutable_range(file, start, len).await.map_err(io_err)?;
         Ok(Some(Blob { total_len, range, body }))
     }
 

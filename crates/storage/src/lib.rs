@@ -10,6 +10,7 @@
 
 mod blobs;
 pub mod database;
+mod file_read;
 pub mod fs;
 pub mod object;
 mod open;

@@ -10,16 +10,13 @@ use async_trait::async_trait;
 use flick_domain::VideoId;
 use flick_domain::layout::UploadLayout;
 use flick_domain::ports::{BlobKey, ByteRange, ByteStream, SpoolError, SpoolWriter, Store, UploadRecord, UploadSpool};
-use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, BufWriter};
-use tokio_util::io::ReaderStream;
+use tokio::io::{AsyncSeekExt, AsyncWriteExt, BufWriter};
 
 use super::{LOCAL_COMMIT_EVERY, LOCAL_COMMIT_MIN_BYTES};
 
 /// File name prefix and suffix of an unfinished upload in the spool folder.
 const PREFIX: &str = "tus-";
 const SUFFIX: &str = ".part";
-/// Size of the chunks a read streams.
-const READ_CHUNK: usize = 64 * 1024;
 
 /// Unfinished uploads as files in one folder of this machine (the blob store's scratch folder, so that finishing is a
 /// rename).
@@ -101,10 +98,12 @@ impl UploadSpool for LocalSpool {
     }
 
     async fn read(&self, upload: &UploadRecord, range: ByteRange) -> Result<ByteStream, SpoolError> {
-        let mut file = tokio::fs::File::open(self.path_of(upload.id)).await?;
-        file.seek(SeekFrom::Start(range.start)).await?;
+        let path = self.path_of(upload.id);
+        let Some((file, _)) = crate::file_read::open(path).await? else {
+            return Err(std::io::Error::from(std::io::ErrorKind::NotFound).into());
+        };
         let len = range.end.saturating_sub(range.start).saturating_add(1);
-        Ok(Box::pin(ReaderStream::with_capacity(file.take(len), READ_CHUNK)))
+        Ok(crate::file_read::range(file, range.start, len))
     }
 
     async fn finish(&self, upload: &UploadRecord, store: &dyn Store, key: &BlobKey) -> Result<(), SpoolError> {
