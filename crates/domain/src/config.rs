@@ -39,6 +39,12 @@ pub struct ServerConfig {
     pub idle_timeout_seconds: u64,
     /// Port on `host` where `flick worker` answers `/healthz`, `/readyz` and `/metrics` (0: any free port, printed).
     pub worker_port: u16,
+    /// Reverse proxies (CIDRs) whose `X-Forwarded-For` / `Forwarded` say who the client is; none by default, so the
+    /// TCP peer is the client. A YAML list, or one comma-separated string (as an environment variable gives it).
+    #[serde(deserialize_with = "string_list")]
+    pub trusted_proxies: Vec<String>,
+    /// IPv6 clients are counted per network of this prefix length by the per-address limits (64: one household).
+    pub ipv6_prefix: u8,
 }
 
 impl Default for ServerConfig {
@@ -51,6 +57,8 @@ impl Default for ServerConfig {
             header_read_timeout_seconds: 30,
             idle_timeout_seconds: 120,
             worker_port: 8081,
+            trusted_proxies: Vec::new(),
+            ipv6_prefix: 64,
         }
     }
 }
@@ -146,6 +154,9 @@ pub struct UploadConfig {
     pub incomplete_ttl_seconds: u64,
     /// Upload requests one client address may have running at once (more get 429).
     pub max_concurrent_per_ip: u32,
+    /// Upload requests this process takes at once, from everyone (more get 429): many addresses together cannot hold
+    /// every connection and disk write of the node.
+    pub max_concurrent: u32,
     /// Upload requests one client address may start per hour (more get 429; 0: no limit).
     pub max_per_ip_per_hour: u32,
     /// An upload body slower than this many bytes per second, measured over `min_rate_window_seconds`, is cut (408).
@@ -161,6 +172,7 @@ impl Default for UploadConfig {
             max_index_bytes: 64 * 1024 * 1024,
             incomplete_ttl_seconds: 86_400,
             max_concurrent_per_ip: 4,
+            max_concurrent: 64,
             max_per_ip_per_hour: 120,
             min_bytes_per_second: 1024,
             min_rate_window_seconds: 30,
@@ -256,6 +268,39 @@ impl Default for LogConfig {
 
 /// Reads an optional string that an environment variable may have made look like a number or a boolean
 /// (a token of digits must stay the token it was).
+/// `10.0.0.0/8`, `2001:db8::/32`, or a single address (all of its bits): the network and its prefix length.
+pub fn parse_cidr(text: &str) -> Option<(std::net::IpAddr, u8)> {
+    let text = text.trim();
+    let (addr, len) = match text.split_once('/') {
+        Some((addr, len)) => (addr, Some(len)),
+        None => (text, None),
+    };
+    let addr: std::net::IpAddr = addr.parse().ok()?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    let len = match len {
+        Some(len) => len.parse::<u8>().ok().filter(|l| *l <= max)?,
+        None => max,
+    };
+    Some((addr, len))
+}
+
+/// A list of strings, or one string of comma-separated items.
+fn string_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        Many(Vec<String>),
+        One(String),
+    }
+    Ok(match Option::<OneOrMany>::deserialize(d)? {
+        None => Vec::new(),
+        Some(OneOrMany::Many(items)) => items,
+        Some(OneOrMany::One(text)) => {
+            text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
+        }
+    })
+}
+
 fn lenient_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
@@ -279,6 +324,14 @@ impl Config {
     /// Checks values a type cannot: returns every problem found, in words.
     pub fn validate(&self) -> Result<(), Vec<String>> {
         let mut problems = Vec::new();
+        for cidr in &self.server.trusted_proxies {
+            if parse_cidr(cidr).is_none() {
+                problems.push(format!("server.trusted_proxies: {cidr:?} is not an address or CIDR (10.0.0.0/8, ::1)"));
+            }
+        }
+        if !(16..=128).contains(&self.server.ipv6_prefix) {
+            problems.push("server.ipv6_prefix must be between 16 and 128".to_owned());
+        }
         if self.upload.max_bytes == 0 {
             problems.push("upload.max_bytes must be greater than 0".to_owned());
         }
@@ -290,6 +343,9 @@ impl Config {
         }
         if self.upload.max_concurrent_per_ip == 0 {
             problems.push("upload.max_concurrent_per_ip must be at least 1".to_owned());
+        }
+        if self.upload.max_concurrent == 0 {
+            problems.push("upload.max_concurrent must be at least 1".to_owned());
         }
         if self.upload.min_rate_window_seconds == 0 {
             problems.push("upload.min_rate_window_seconds must be at least 1".to_owned());

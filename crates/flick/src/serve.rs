@@ -49,6 +49,7 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         base_url: base_url.clone(),
         web,
         gate,
+        ready: Default::default(),
     };
 
     let shutdown = CancellationToken::new();

@@ -3,6 +3,7 @@
 //! It depends on the domain's ports (and on `flick-stream` for what can be served of a video now); which database,
 //! blob store or queue sits behind them is decided by the binary that builds [`AppState`].
 //!
+//! - [`client`]: who a request comes from (the peer, or who trusted proxies forwarded for) and its limits' key;
 //! - intake: [`upload`] (`POST /api/upload`), [`tus`] (resumable uploads, written once over the upload spool),
 //!   `intake` (what both share: names, types, a complete file becoming a video), [`limits`] (abuse limits),
 //!   `upload_locks` (one writer per upload in this process);
@@ -13,6 +14,7 @@
 //! - `pages` and `web` (the web app, share pages, health), `metrics`, `headers` (security headers, request spans),
 //!   `error` (the one mapping from failures to HTTP), `state`.
 
+pub mod client;
 mod error;
 mod gate;
 mod headers;
@@ -39,6 +41,7 @@ pub use error::ApiError;
 pub use gate::Gate;
 pub use lifecycle::{run_sweeper, sweep};
 pub use metrics::ops_router;
+pub use pages::ReadyCache;
 pub use state::AppState;
 pub use upload_locks::UploadLocks;
 pub use web::WebUi;
@@ -73,6 +76,11 @@ pub fn router(state: AppState) -> Router {
         .merge(pages)
         .fallback(pages::fallback)
         .layer(axum::middleware::from_fn_with_state(limits, limits::limit_uploads))
+        // Who the client is (behind trusted proxies too), before any limit counts it.
+        .layer(axum::middleware::from_fn_with_state(
+            client::ClientAddresses::new(&state.config.server),
+            client::identify,
+        ))
         .layer(axum::middleware::from_fn(headers::security_headers))
         .layer(axum::middleware::from_fn(headers::request_span))
         .with_state(state)

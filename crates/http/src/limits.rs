@@ -6,22 +6,24 @@
 //!   handler) when free space falls below half of it;
 //! - per client address: at most `upload.max_concurrent_per_ip` upload requests at once and
 //!   `upload.max_per_ip_per_hour` new uploads per hour, else 429 with `Retry-After`;
+//! - for everyone together: at most `upload.max_concurrent` upload requests at once on this process (429);
 //! - a minimum rate: a body arriving slower than `upload.min_bytes_per_second` over a window of
 //!   `upload.min_rate_window_seconds` is cut with 408 (slowloris on the body; the server's header
 //!   read and idle timeouts cover the rest).
 //!
-//! The client address is the TCP peer (`ConnectInfo<SocketAddr>`); behind a reverse proxy that is
-//! the proxy, so the limits then apply to everyone at once.
+//! The client address is the one [`crate::client`] resolved (the TCP peer, or behind `server.trusted_proxies` the
+//! address they forwarded for), IPv6 counted per /64. The per-address state is bounded: swept when it has doubled
+//! since the last sweep (so an admit costs O(1) amortized), and at most [`MAX_CLIENTS`] addresses at once.
 
 use std::collections::{HashMap, VecDeque};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -29,12 +31,17 @@ use bytes::Bytes;
 use flick_domain::config::Config;
 use futures_util::StreamExt;
 
+use crate::client::ClientIp;
 use crate::error::{ApiError, ErrorCode};
 
 /// Paths under this prefix are uploads (`/api/upload`, `/api/uploads`, `/api/uploads/{id}`).
 pub const UPLOAD_PREFIX: &str = "/api/upload";
 /// How long an address's hourly count is kept.
 const HOUR: Duration = Duration::from_secs(3600);
+/// The per-address state is not swept below this many addresses.
+const SWEEP_FROM: usize = 10_000;
+/// Most addresses with uploads running or counted this hour; past it, a new address waits (429).
+pub const MAX_CLIENTS: usize = 200_000;
 /// How often, at most, a running upload checks the free disk space.
 const DISK_CHECK_EVERY: Duration = Duration::from_millis(500);
 
@@ -54,10 +61,20 @@ struct Inner {
     disk: PathBuf,
     min_free_bytes: u64,
     max_concurrent: u32,
+    max_running: u32,
     max_per_hour: u32,
     min_bytes_per_second: u64,
     window: Duration,
-    clients: Mutex<HashMap<IpAddr, Client>>,
+    clients: Mutex<Clients>,
+}
+
+/// Per-address state, keyed by [`ClientIp::key`].
+struct Clients {
+    map: HashMap<IpAddr, Client>,
+    /// The map is swept when it reaches this size.
+    sweep_at: usize,
+    /// Upload requests running now, from every address.
+    running: u32,
 }
 
 #[derive(Default)]
@@ -76,10 +93,11 @@ impl UploadLimits {
                 disk,
                 min_free_bytes: config.storage.min_free_bytes,
                 max_concurrent: u.max_concurrent_per_ip.max(1),
+                max_running: u.max_concurrent.max(1),
                 max_per_hour: u.max_per_ip_per_hour,
                 min_bytes_per_second: u.min_bytes_per_second,
                 window: Duration::from_secs(u.min_rate_window_seconds.max(1)),
-                clients: Mutex::new(HashMap::new()),
+                clients: Mutex::new(Clients { map: HashMap::new(), sweep_at: SWEEP_FROM, running: 0 }),
             }),
         }
     }
@@ -87,15 +105,29 @@ impl UploadLimits {
     /// Admits one upload request from `ip` (counting it as a new upload when `new_upload`), or says
     /// when to come back. The returned permit frees the slot when dropped.
     fn admit(&self, ip: IpAddr, new_upload: bool, now: Instant) -> Result<Permit, ApiError> {
-        let mut clients = self.inner.clients.lock().unwrap_or_else(|e| e.into_inner());
-        // Forget addresses with nothing running and nothing counted, so the map stays small.
-        if clients.len() > 10_000 {
-            clients.retain(|_, c| {
+        let mut guard = self.inner.clients.lock().unwrap_or_else(|e| e.into_inner());
+        let clients = &mut *guard;
+        // Forget addresses with nothing running and nothing counted; next time only once the map has doubled.
+        if clients.map.len() >= clients.sweep_at {
+            clients.map.retain(|_, c| {
                 c.started.retain(|t| now.duration_since(*t) < HOUR);
                 c.active > 0 || !c.started.is_empty()
             });
+            clients.sweep_at = (clients.map.len() * 2).max(SWEEP_FROM);
         }
-        let c = clients.entry(ip).or_default();
+        if clients.running >= self.inner.max_running {
+            return Err(ApiError::TooManyRequests {
+                retry_after: 10,
+                reason: format!("the server is taking {} uploads already", clients.running),
+            });
+        }
+        if clients.map.len() >= MAX_CLIENTS && !clients.map.contains_key(&ip) {
+            return Err(ApiError::TooManyRequests {
+                retry_after: 60,
+                reason: "too many people are uploading right now".into(),
+            });
+        }
+        let c = clients.map.entry(ip).or_default();
         while c.started.front().is_some_and(|t| now.duration_since(*t) >= HOUR) {
             c.started.pop_front();
         }
@@ -117,15 +149,17 @@ impl UploadLimits {
         if new_upload {
             c.started.push_back(now);
         }
+        clients.running += 1;
         Ok(Permit { limits: self.clone(), ip })
     }
 
     fn release(&self, ip: IpAddr) {
         let mut clients = self.inner.clients.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(c) = clients.get_mut(&ip) {
+        clients.running = clients.running.saturating_sub(1);
+        if let Some(c) = clients.map.get_mut(&ip) {
             c.active = c.active.saturating_sub(1);
             if c.active == 0 && c.started.is_empty() {
-                clients.remove(&ip);
+                clients.map.remove(&ip);
             }
         }
     }
@@ -172,13 +206,10 @@ pub async fn limit_uploads(State(limits): State<UploadLimits>, request: Request,
         tracing::warn!(min_free_bytes = inner.min_free_bytes, "disk below the watermark: upload refused");
         return counted(ApiError::InsufficientStorage.into_response());
     }
-    let ip = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ConnectInfo(addr)| addr.ip());
+    let ClientIp { ip, key } = ClientIp::of(request.extensions());
     // A PATCH continues a tus upload; POST and PUT start one.
     let new_upload = *request.method() != Method::PATCH;
-    let permit = match limits.admit(ip, new_upload, Instant::now()) {
+    let permit = match limits.admit(key, new_upload, Instant::now()) {
         Ok(p) => p,
         Err(e) => {
             tracing::info!(%ip, error = %e, "upload refused by the per-address limits");
@@ -293,5 +324,68 @@ impl Watched {
         self.cut.store(why, Ordering::SeqCst);
         let what = if why == CUT_SLOW { "the upload is too slow" } else { "the disk is nearly full" };
         std::io::Error::new(std::io::ErrorKind::TimedOut, what)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv6Addr;
+
+    use super::*;
+
+    fn limits(max_per_hour: u32) -> UploadLimits {
+        let mut config = Config::default();
+        config.upload.max_per_ip_per_hour = max_per_hour;
+        UploadLimits::new(&config, PathBuf::from("."))
+    }
+
+    #[test]
+    fn a_million_addresses_hold_bounded_memory_and_the_ones_seen_keep_their_counts() {
+        let l = limits(1);
+        let now = Instant::now();
+        let first = IpAddr::V6(Ipv6Addr::from(1u128 << 64));
+        l.admit(first, true, now).map(drop).expect("first upload");
+        let mut refused = 0;
+        for n in 2..=1_000_000u128 {
+            // One upload each from a million /64s (each counted for an hour: nothing can be swept).
+            match l.admit(IpAddr::V6(Ipv6Addr::from(n << 64)), true, now) {
+                Ok(permit) => drop(permit),
+                Err(ApiError::TooManyRequests { .. }) => refused += 1,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        let len = l.inner.clients.lock().unwrap().map.len();
+        assert_eq!(len, MAX_CLIENTS, "the map stops growing at its bound");
+        assert_eq!(refused, 1_000_000 - MAX_CLIENTS);
+        // An address already counted is still held to its hourly limit.
+        assert!(matches!(l.admit(first, true, now), Err(ApiError::TooManyRequests { .. })));
+    }
+
+    #[test]
+    fn many_addresses_together_meet_the_global_cap() {
+        let mut config = Config::default();
+        config.upload.max_concurrent = 3;
+        let l = UploadLimits::new(&config, PathBuf::from("."));
+        let now = Instant::now();
+        let running: Vec<_> = (1..=3u8).map(|n| l.admit(IpAddr::from([192, 0, 2, n]), true, now).unwrap()).collect();
+        let refused = l.admit(IpAddr::from([192, 0, 2, 4]), true, now).map(drop);
+        assert!(matches!(refused, Err(ApiError::TooManyRequests { retry_after: 10, .. })), "{refused:?}");
+        drop(running);
+        assert!(l.admit(IpAddr::from([192, 0, 2, 4]), true, now).is_ok(), "a finished upload frees its place");
+    }
+
+    #[test]
+    fn addresses_whose_hour_has_passed_are_swept_once_the_map_is_full() {
+        let l = limits(1);
+        let t0 = Instant::now();
+        for n in 0..SWEEP_FROM as u32 {
+            drop(l.admit(IpAddr::from(n.to_be_bytes()), true, t0).unwrap());
+        }
+        assert_eq!(l.inner.clients.lock().unwrap().map.len(), SWEEP_FROM, "each counted for an hour");
+        // An hour later, the next admit sweeps them all.
+        let later = t0 + HOUR + Duration::from_secs(1);
+        let running = l.admit(IpAddr::from([192, 0, 2, 1]), true, later).unwrap();
+        assert_eq!(l.inner.clients.lock().unwrap().map.len(), 1);
+        drop(running);
     }
 }

@@ -12,7 +12,6 @@ use axum::routing::get;
 use flick_domain::ports::{JobQueue, Repo, Store};
 
 use crate::error::ApiError;
-use crate::pages::readiness;
 use crate::state::AppState;
 
 /// A scrape does not wait longer than this for the database: the gauges are left out instead.
@@ -29,6 +28,7 @@ struct Ops {
     repo: Arc<dyn Repo>,
     store: Arc<dyn Store>,
     queue: Arc<dyn JobQueue>,
+    ready: crate::pages::ReadyCache,
 }
 
 /// The routes of a process without the API (`flick worker`): `/healthz`, `/readyz` and `/metrics`.
@@ -37,13 +37,13 @@ pub fn ops_router(repo: Arc<dyn Repo>, store: Arc<dyn Store>, queue: Arc<dyn Job
         .route("/healthz", get(crate::pages::healthz))
         .route(
             "/readyz",
-            get(|State(ops): State<Ops>| async move { readiness(ops.repo.as_ref(), ops.store.as_ref()).await }),
+            get(|State(ops): State<Ops>| async move { ops.ready.answer(ops.repo.as_ref(), ops.store.as_ref()).await }),
         )
         .route("/metrics", get(|State(ops): State<Ops>| async move { render(ops.queue.as_ref()).await }))
         .fallback(|| async { ApiError::NotFound })
         .layer(axum::middleware::from_fn(crate::headers::security_headers))
         .layer(axum::middleware::from_fn(crate::headers::request_span))
-        .with_state(Ops { repo, store, queue })
+        .with_state(Ops { repo, store, queue, ready: Default::default() })
 }
 
 async fn render(queue: &dyn JobQueue) -> Response {

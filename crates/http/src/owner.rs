@@ -2,11 +2,9 @@
 //! (`PATCH /api/video/{id}`), its link (`POST …/revoke`), its existence (`DELETE`); and the viewer's side of the
 //! password (`POST …/unlock`).
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{Extensions, HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -175,10 +173,7 @@ pub async fn unlock(
             },
             _ => return Err(ApiError::BadRequest("the body must be a JSON object".into())),
         };
-        let peer = extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ConnectInfo(addr)| addr.ip());
-        state.gate.admit_guess(&video, peer)?;
+        state.gate.admit_guess(&video, crate::client::ClientIp::of(&extensions).key)?;
         if !verify_password(password, hash).await? {
             tracing::info!(video_id = %video.id, "wrong password");
             return Err(ApiError::WrongPassword);

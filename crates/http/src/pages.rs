@@ -21,30 +21,60 @@ pub async fn healthz() -> impl IntoResponse {
 /// small blob (each within a few seconds); else 503 with the usual error body naming what failed. `/healthz` is
 /// liveness only (the process answers), `/readyz` is for load balancers.
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    readiness(state.repo.as_ref(), state.store.as_ref()).await
+    state.ready.answer(state.repo.as_ref(), state.store.as_ref()).await
 }
 
-/// The `/readyz` answer of any process (`flick worker` too) from its database and blob store.
-pub(crate) async fn readiness(repo: &dyn Repo, store: &dyn Store) -> Response {
+/// A `/readyz` answer is reused for this long: the check writes to the store, and anyone may ask as often as they like.
+const READY_FOR: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The last readiness check of this process; concurrent askers wait for one check.
+#[derive(Clone, Default)]
+pub struct ReadyCache {
+    last: std::sync::Arc<tokio::sync::Mutex<Option<ReadyCheck>>>,
+}
+
+/// When a readiness check ran, and what failed, if anything.
+type ReadyCheck = (std::time::Instant, Result<(), String>);
+
+impl ReadyCache {
+    /// The answer of a check at most [`READY_FOR`] old.
+    pub(crate) async fn answer(&self, repo: &dyn Repo, store: &dyn Store) -> Response {
+        let mut last = self.last.lock().await;
+        let outcome = match &*last {
+            Some((at, outcome)) if at.elapsed() < READY_FOR => outcome.clone(),
+            _ => {
+                let outcome = readiness(repo, store).await;
+                *last = Some((std::time::Instant::now(), outcome.clone()));
+                outcome
+            }
+        };
+        drop(last);
+        match outcome {
+            Ok(()) => ([(header::CACHE_CONTROL, "no-store")], "ready").into_response(),
+            Err(why) => ApiError::NotReady(why).into_response(),
+        }
+    }
+}
+
+/// Checks the database and the blob store; what failed, if anything.
+async fn readiness(repo: &dyn Repo, store: &dyn Store) -> Result<(), String> {
     const LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
-    let db = tokio::time::timeout(LIMIT, repo.exists(flick_domain::VideoId::new())).await;
-    match db {
+    match tokio::time::timeout(LIMIT, repo.exists(flick_domain::VideoId::new())).await {
         Ok(Ok(_)) => {}
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readyz: the database does not answer");
-            return ApiError::NotReady("the database does not answer".into()).into_response();
+            return Err("the database does not answer".into());
         }
-        Err(_) => return ApiError::NotReady("the database did not answer within 5 s".into()).into_response(),
+        Err(_) => return Err("the database did not answer within 5 s".into()),
     }
     match tokio::time::timeout(LIMIT, store_round_trip(store)).await {
-        Ok(Ok(())) => {}
+        Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readyz: the blob store is not usable");
-            return ApiError::NotReady("the blob store cannot be written or read".into()).into_response();
+            Err("the blob store cannot be written or read".into())
         }
-        Err(_) => return ApiError::NotReady("the blob store did not answer within 5 s".into()).into_response(),
+        Err(_) => Err("the blob store did not answer within 5 s".into()),
     }
-    ([(header::CACHE_CONTROL, "no-store")], "ready").into_response()
 }
 
 /// Writes, reads back and deletes a tiny blob under `health/` (a key of its own per request).

@@ -31,4 +31,6 @@ pub struct AppState {
     pub web: crate::web::WebUi,
     /// Checks owners' tokens and viewers' password and view cookies.
     pub gate: crate::gate::Gate,
+    /// This process's last `/readyz` check, reused for a few seconds.
+    pub ready: crate::pages::ReadyCache,
 }

@@ -360,6 +360,40 @@ async fn one_address_cannot_flood_uploads() {
     healthy(&server).await;
 }
 
+/// Behind a trusted proxy, each forwarded client has its own budget (IPv6 one per /64, a forged left part of the header
+/// changes nothing); from a peer that is not trusted, forwarding headers are ignored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_address_limits_count_the_client_behind_trusted_proxies_only() {
+    let clip = std::fs::read(attack("clean.mp4")).unwrap();
+    let put_as = |server: &Server, header: &'static str, client: &str| {
+        let request = reqwest::Client::new()
+            .put(server.url("/api/upload?filename=c.mp4"))
+            .header(header, client)
+            .body(clip.clone())
+            .send();
+        async move { request.await.expect("upload request").status().as_u16() }
+    };
+    let one_an_hour = [("FLICK_UPLOAD__MAX_PER_IP_PER_HOUR", "1"), ("FLICK_PROCESSING__WORKERS", "0")];
+
+    let proxied =
+        Server::start(&[one_an_hour[0], one_an_hour[1], ("FLICK_SERVER__TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1")]);
+    let xff = "x-forwarded-for";
+    assert_eq!(put_as(&proxied, xff, "198.51.100.1").await, 201);
+    assert_eq!(put_as(&proxied, xff, "198.51.100.1").await, 429, "the same client again");
+    assert_eq!(put_as(&proxied, xff, "203.0.113.9, 198.51.100.1").await, 429, "a forged left part is not the client");
+    assert_eq!(put_as(&proxied, xff, "198.51.100.2").await, 201, "another client has its own budget");
+    assert_eq!(put_as(&proxied, xff, "198.51.100.3, 10.1.2.3").await, 201, "through two of our proxies");
+    assert_eq!(put_as(&proxied, "forwarded", "for=\"[2001:db8:1:2::1]:4711\"").await, 201);
+    assert_eq!(put_as(&proxied, xff, "2001:db8:1:2:ffff::9").await, 429, "the same /64");
+    assert_eq!(put_as(&proxied, xff, "2001:db8:1:3::1").await, 201, "another /64");
+
+    let direct = Server::start(&one_an_hour);
+    assert_eq!(put_as(&direct, xff, "198.51.100.1").await, 201);
+    assert_eq!(put_as(&direct, xff, "198.51.100.2").await, 429, "an untrusted peer's header is ignored: one address");
+    healthy(&direct).await;
+    healthy(&proxied).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn size_limits_hold_whatever_the_headers_say() {
     let server = Server::start(&[("FLICK_UPLOAD__MAX_BYTES", "1000000"), ("FLICK_PROCESSING__WORKERS", "0")]);

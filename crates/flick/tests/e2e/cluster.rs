@@ -121,7 +121,18 @@ async fn readyz_answers_503_when_the_store_cannot_be_written() {
     let health = server.data_dir.join("health");
     let _ = std::fs::remove_dir_all(&health);
     std::fs::write(&health, b"in the way").unwrap();
-    let r = client().get(server.url("/readyz")).send().await.unwrap();
+    // The answer is reused for a few seconds (the check writes to the store; anyone may ask): still ready at once...
+    let cached = client().get(server.url("/readyz")).send().await.unwrap();
+    assert_eq!(cached.status(), 200, "a check a moment old is reused");
+    // ...then the next check finds the store broken.
+    let started = std::time::Instant::now();
+    let r = loop {
+        let r = client().get(server.url("/readyz")).send().await.unwrap();
+        if r.status() != 200 || started.elapsed() > Duration::from_secs(15) {
+            break r;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
     assert_eq!(r.status(), 503);
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["error"]["code"], "not_ready", "{body}");
