@@ -65,6 +65,10 @@ pub enum ApiError {
     WrongPassword,
     #[error("too many wrong passwords; try again in {retry_after} seconds")]
     TooManyAttempts { retry_after: u64 },
+    /// The upload's own bytes cannot be made into what was asked (a segment whose samples contradict the index): the
+    /// same on every try. `code` is the index error's.
+    #[error("{message}")]
+    DamagedMedia { code: &'static str, message: String },
     #[error("internal error")]
     Internal(String),
     /// `/readyz`: a dependency (database, store) does not answer; what failed, without secrets.
@@ -98,6 +102,7 @@ impl ApiError {
             ApiError::PasswordRequired => (StatusCode::UNAUTHORIZED, "password_required"),
             ApiError::WrongPassword => (StatusCode::UNAUTHORIZED, "wrong_password"),
             ApiError::TooManyAttempts { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
+            ApiError::DamagedMedia { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             ApiError::NotReady(_) => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
         }
@@ -181,6 +186,10 @@ impl From<flick_stream::StreamError> for ApiError {
         match e {
             flick_stream::StreamError::Gone => ApiError::NotFound,
             flick_stream::StreamError::Store(e) => e.into(),
+            flick_stream::StreamError::Segment(e) => {
+                tracing::warn!(error = %e, "a segment of the upload cannot be served");
+                ApiError::DamagedMedia { code: e.code(), message: e.user_message() }
+            }
             other => ApiError::Internal(other.to_string()),
         }
     }

@@ -394,6 +394,35 @@ async fn per_address_limits_count_the_client_behind_trusted_proxies_only() {
     healthy(&proxied).await;
 }
 
+/// A frame whose NAL unit claims to run far past its sample (served from the original, so found only when a segment is
+/// made): the segment is refused with 422 and the index error's code, every time; never a 500, never the bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_segment_whose_frame_lies_about_its_length_is_refused_with_its_code() {
+    let source = fixture("h264_aac_faststart.mp4");
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pos", "-of", "csv=p=0"])
+        .args(["-read_intervals", "%+#1"])
+        .arg(&source)
+        .output()
+        .expect("ffprobe");
+    let pos: usize = String::from_utf8_lossy(&out.stdout).lines().next().expect("a packet").trim().parse().unwrap();
+    let mut bytes = std::fs::read(&source).unwrap();
+    bytes[pos..pos + 4].copy_from_slice(&[0xFF; 4]);
+    let server = Server::start(&[]);
+    let (code, body, _) = put(&server, bytes, "lies.mp4").await;
+    assert_eq!(code, 201, "{body}");
+    let id = body["id"].as_str().unwrap().to_owned();
+    let video = wait_done(&server, &id, Duration::from_secs(60)).await;
+    assert_eq!(video["status"], "ready", "served from its original whatever its frames hold: {video}");
+    for _ in 0..2 {
+        let r = client().get(server.url(&format!("/streams/{id}/seg_00000.m4s"))).send().await.unwrap();
+        assert_eq!(r.status(), 422);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "nal_out_of_bounds", "{body}");
+    }
+    healthy(&server).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn size_limits_hold_whatever_the_headers_say() {
     let server = Server::start(&[("FLICK_UPLOAD__MAX_BYTES", "1000000"), ("FLICK_PROCESSING__WORKERS", "0")]);
