@@ -43,7 +43,7 @@ pub async fn open(path: PathBuf) -> io::Result<Option<(File, u64)>> {
     tokio::task::spawn_blocking(move || {
         let file = match File::open(&path) {
             Ok(file) => file,
-            Err(e) if matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::NotADirectory) => return Ok(None),
+            Err(e) if crate::fs::is_absent(&e) => return Ok(None),
             Err(e) => return Err(e),
         };
         let meta = file.metadata()?;

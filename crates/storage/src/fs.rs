@@ -246,6 +246,6 @@ fn parent_of(path: &Path) -> io::Result<&Path> {
 }
 
 /// Errors that mean "no such blob": the file or one of its directories is missing or is a file.
-fn is_absent(e: &io::Error) -> bool {
+pub(crate) fn is_absent(e: &io::Error) -> bool {
     matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::NotADirectory)
 }
