@@ -93,6 +93,12 @@ pub struct StorageConfig {
     pub blob_url: Option<String>,
     /// The S3-compatible object store of an `s3://` blob URL.
     pub s3: S3Config,
+    /// Uploaded bytes the installation keeps at most, videos and unfinished uploads together, counted in the database
+    /// (an S3 bucket too); new uploads past it are refused (507). 0: no limit but `min_free_bytes`.
+    pub max_total_bytes: u64,
+    /// Videos nobody started watching for this many days (counted from their upload when never watched) are deleted.
+    /// 0: kept until their owner deletes them or their own expiry.
+    pub retention_days: u32,
 }
 
 impl Default for StorageConfig {
@@ -103,6 +109,8 @@ impl Default for StorageConfig {
             min_free_bytes: 1_073_741_824,
             blob_url: None,
             s3: S3Config::default(),
+            max_total_bytes: 0,
+            retention_days: 0,
         }
     }
 }
@@ -159,6 +167,10 @@ pub struct UploadConfig {
     pub max_concurrent: u32,
     /// Upload requests one client address may start per hour (more get 429; 0: no limit).
     pub max_per_ip_per_hour: u32,
+    /// Bytes one client address may upload in 24 hours (more get 429; 0: no limit), counted on declared sizes.
+    pub max_bytes_per_ip_per_day: u64,
+    /// Bytes of one client address's unfinished resumable uploads, together (more get 429; 0: no limit).
+    pub max_unfinished_bytes_per_ip: u64,
     /// An upload body slower than this many bytes per second, measured over `min_rate_window_seconds`, is cut (408).
     pub min_bytes_per_second: u64,
     pub min_rate_window_seconds: u64,
@@ -174,6 +186,8 @@ impl Default for UploadConfig {
             max_concurrent_per_ip: 4,
             max_concurrent: 64,
             max_per_ip_per_hour: 120,
+            max_bytes_per_ip_per_day: 20 * 1_073_741_824,
+            max_unfinished_bytes_per_ip: 4 * 1_073_741_824,
             min_bytes_per_second: 1024,
             min_rate_window_seconds: 30,
         }
@@ -201,6 +215,10 @@ pub struct ProcessingConfig {
     pub nice: i32,
     /// Short side of a re-encode's output (1080 = 1080p, portrait too); larger input is scaled down. Remuxes keep their size.
     pub max_output_height: u32,
+    /// Longest video accepted, in seconds, when it can be remuxed (cheap whatever its length).
+    pub max_duration_seconds: u32,
+    /// Longest video accepted when it must be re-encoded (costly: CPU time grows with the length).
+    pub max_reencode_duration_seconds: u32,
 }
 
 impl Default for ProcessingConfig {
@@ -215,6 +233,8 @@ impl Default for ProcessingConfig {
             max_attempts: 3,
             nice: 10,
             max_output_height: 1080,
+            max_duration_seconds: 3 * 3600,
+            max_reencode_duration_seconds: 2 * 3600,
         }
     }
 }
@@ -369,6 +389,12 @@ impl Config {
         }
         if !(0..=19).contains(&self.processing.nice) {
             problems.push("processing.nice must be between 0 and 19".to_owned());
+        }
+        if self.processing.max_duration_seconds == 0 || self.processing.max_reencode_duration_seconds == 0 {
+            problems.push(
+                "processing.max_duration_seconds and processing.max_reencode_duration_seconds must be at least 1"
+                    .to_owned(),
+            );
         }
         if self.processing.max_output_height < 144 {
             problems.push("processing.max_output_height must be at least 144".to_owned());

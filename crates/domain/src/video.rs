@@ -178,6 +178,9 @@ pub struct NewVideo {
     pub original_name: String,
     pub size_bytes: u64,
     pub manage_token_hash: String,
+    /// An opaque tag of the client address that uploaded it (never the address): the job queue takes turns between
+    /// uploaders.
+    pub uploader: Option<String>,
 }
 
 /// A partial update of a video record; `None` fields are left as they are.

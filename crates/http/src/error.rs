@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use flick_domain::ports::{QueueError, RepoError, StoreError};
+use flick_domain::ports::{OverBudget, QueueError, RepoError, StoreError};
 
 /// tus's own status for a chunk whose checksum does not match.
 const CHECKSUM_MISMATCH: StatusCode = match StatusCode::from_u16(460) {
@@ -54,6 +54,9 @@ pub enum ApiError {
     ExceedsUploadLength,
     #[error("too many uploads: {reason}; try again in {retry_after} seconds")]
     TooManyRequests { retry_after: u64, reason: String },
+    /// A new upload would overrun a byte budget ([`OverBudget`]).
+    #[error("{}", budget_message(*.0))]
+    OverBudget(OverBudget),
     #[error("the upload was too slow (under {min_bytes_per_second} bytes per second) and was stopped")]
     UploadTooSlow { min_bytes_per_second: u64 },
     /// An owner's setting that cannot be taken: its field's code (`invalid_title`, ...) and why.
@@ -97,6 +100,9 @@ impl ApiError {
             ApiError::UploadFinished => (StatusCode::FORBIDDEN, "upload_finished"),
             ApiError::ExceedsUploadLength => (StatusCode::PAYLOAD_TOO_LARGE, "exceeds_upload_length"),
             ApiError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
+            ApiError::OverBudget(OverBudget::Day) => (StatusCode::TOO_MANY_REQUESTS, "daily_quota_exceeded"),
+            ApiError::OverBudget(OverBudget::Unfinished) => (StatusCode::TOO_MANY_REQUESTS, "too_many_unfinished"),
+            ApiError::OverBudget(OverBudget::Total) => (StatusCode::INSUFFICIENT_STORAGE, "storage_full"),
             ApiError::UploadTooSlow { .. } => (StatusCode::REQUEST_TIMEOUT, "upload_too_slow"),
             ApiError::InvalidSetting { code, .. } => (StatusCode::BAD_REQUEST, code),
             ApiError::PasswordRequired => (StatusCode::UNAUTHORIZED, "password_required"),
@@ -124,6 +130,9 @@ impl IntoResponse for ApiError {
         let body = serde_json::json!({ "error": { "code": code, "message": message } });
         let mut response = (status, Json(body)).into_response();
         response.extensions_mut().insert(ErrorCode(code));
+        if matches!(status.as_u16(), 429 | 503 | 507) {
+            flick_telemetry::metrics().limited(code);
+        }
         if let ApiError::RangeNotSatisfiable { total_len } = self
             && let Ok(v) = HeaderValue::from_str(&format!("bytes */{total_len}"))
         {
@@ -132,11 +141,25 @@ impl IntoResponse for ApiError {
         if let ApiError::TooManyRequests { retry_after, .. } | ApiError::TooManyAttempts { retry_after } = self {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
         }
+        if let ApiError::OverBudget(over @ (OverBudget::Day | OverBudget::Unfinished)) = self {
+            // A day's budget frees as its grants age; unfinished bytes as uploads finish or expire.
+            let after: u64 = if over == OverBudget::Day { 3600 } else { 600 };
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(after));
+        }
         // The password is not an HTTP authentication scheme: only the manage token is asked for as a Bearer.
         if bearer {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
+    }
+}
+
+/// What an uploader is told about the budget its upload would overrun.
+fn budget_message(over: OverBudget) -> &'static str {
+    match over {
+        OverBudget::Day => "you have uploaded as much as one address may in a day; try again later",
+        OverBudget::Unfinished => "you have too many unfinished uploads; finish or cancel one before starting another",
+        OverBudget::Total => "this server has no room for more videos right now; please try again later",
     }
 }
 

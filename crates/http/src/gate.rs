@@ -63,6 +63,15 @@ impl Gate {
         hex::encode(mac.finalize().into_bytes())
     }
 
+    /// The opaque tag that stands for a client address (its [`crate::client::ClientIp::key`]) in the database: the
+    /// same for every process of the installation, and not the address (it cannot be reversed without the key).
+    pub fn uploader_tag(&self, client_key: IpAddr) -> String {
+        let mut tag = self.mac(&["uploader", &client_key.to_string()]);
+        // 128 bits tell uploaders apart well enough, and keep rows small.
+        tag.truncate(32);
+        tag
+    }
+
     /// Whether the request may see the video as its owner (the manage token as a Bearer).
     pub fn is_owner(headers: &HeaderMap, video: &Video) -> bool {
         bearer(headers).is_some_and(|t| ManageToken::from_presented(t).matches(&video.manage_token_hash))

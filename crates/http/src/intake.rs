@@ -3,10 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
-use flick_domain::ports::BlobKey;
+use chrono::Utc;
+use flick_domain::ports::{BlobKey, Budgets};
 use flick_domain::upload::{Container, extension_of};
 use flick_domain::{NewVideo, ShareId, VideoId, VideoStatus};
 
+use crate::client::ClientIp;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -20,6 +22,8 @@ pub(crate) struct FinishedUpload<'a> {
     pub size: u64,
     pub original_name: String,
     pub manage_token_hash: String,
+    /// The uploader's tag ([`reserve_bytes`]).
+    pub uploader: String,
 }
 
 /// Turns a finished upload into a video, the same way for every intake (`POST /api/upload`, tus):
@@ -35,6 +39,7 @@ pub(crate) async fn accept_finished(state: &AppState, upload: FinishedUpload<'_>
         original_name: upload.original_name,
         size_bytes: upload.size,
         manage_token_hash: upload.manage_token_hash,
+        uploader: Some(upload.uploader),
     };
     // One transaction: a video is never left `processing` without a job to process it (nor a job without its video).
     if let Err(e) = state.repo.create_video(&record).await {
@@ -44,6 +49,30 @@ pub(crate) async fn accept_finished(state: &AppState, upload: FinishedUpload<'_>
     }
     tracing::info!(video_id = %id, bytes = upload.size, "upload accepted");
     Ok(())
+}
+
+/// Grants a new upload of `bytes` from `client` against the byte budgets (`unfinished`: a resumable upload, whose
+/// bytes also count as unfinished until it completes), or refuses it (429 for the address's budgets, 507 for the
+/// installation's). Returns the uploader's tag, for its records.
+pub(crate) async fn reserve_bytes(
+    state: &AppState,
+    client: &ClientIp,
+    bytes: u64,
+    unfinished: bool,
+) -> Result<String, ApiError> {
+    let tag = state.gate.uploader_tag(client.key);
+    let budgets = Budgets {
+        uploader_per_day: state.config.upload.max_bytes_per_ip_per_day,
+        uploader_unfinished: state.config.upload.max_unfinished_bytes_per_ip,
+        total: state.config.storage.max_total_bytes,
+    };
+    match state.repo.reserve_bytes(&tag, bytes, unfinished, &budgets, Utc::now()).await? {
+        Ok(()) => Ok(tag),
+        Err(over) => {
+            tracing::info!(ip = %client.ip, bytes, ?over, "upload refused by a byte budget");
+            Err(ApiError::OverBudget(over))
+        }
+    }
 }
 
 /// Refuses a declared file name whose extension is not allowed, before any byte is stored.

@@ -58,12 +58,22 @@ async fn purge(state: &AppState, id: VideoId) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// One sweep: videos past their expiry or view limit become tombstones; every tombstone is purged, and those older
-/// than [`TOMBSTONE_GRACE`] lose their record after a last purge. Returns how many records went.
+/// One sweep: videos past their expiry or view limit, or unwatched past `storage.retention_days`, become tombstones;
+/// every tombstone is purged, and those older than [`TOMBSTONE_GRACE`] lose their record after a last purge; upload
+/// grants older than a day are forgotten. Returns how many records went.
 pub async fn sweep(state: &AppState, now: DateTime<Utc>) -> Result<usize, ApiError> {
     for id in state.repo.mark_ended(now).await? {
         tracing::info!(video_id = %id, "video ended (expiry or view limit)");
     }
+    let retention = state.config.storage.retention_days;
+    if retention > 0 {
+        let before = now - chrono::TimeDelta::days(i64::from(retention));
+        for id in state.repo.mark_unwatched(before, now).await? {
+            tracing::info!(video_id = %id, retention_days = retention, "video deleted: not watched for too long");
+            flick_telemetry::metrics().video_retired();
+        }
+    }
+    state.repo.prune_grants(now - chrono::TimeDelta::hours(24)).await?;
     let mut removed = 0;
     for (id, deleted_at) in state.repo.tombstones().await? {
         if let Err(e) = purge(state, id).await {

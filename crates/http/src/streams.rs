@@ -82,6 +82,16 @@ pub async fn stream_file(
     }
     let now = Utc::now();
     state.gate.check_password(&headers, &video, now)?;
+    if kind == HlsFile::Master && !owner {
+        // Someone starts watching: the retention policy keeps what is watched. Off the request's path (the write is
+        // skipped in SQL when the last one is recent).
+        let (repo, id) = (state.repo.clone(), video.id);
+        tokio::spawn(async move {
+            if let Err(e) = repo.touch_watched(id, now).await {
+                tracing::warn!(video_id = %id, error = %e, "cannot record a view time");
+            }
+        });
+    }
     let view = match kind {
         HlsFile::Segment { index, .. } if video.access.max_views.is_some() && !owner => {
             Some(View::of(&state, &video, &headers, index, now).await?)

@@ -15,8 +15,11 @@ use futures_util::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 
+use crate::client::ClientIp;
 use crate::error::ApiError;
-use crate::intake::{FinishedUpload, TempFile, accept_finished, check_declared_name, name_for, not_a_video};
+use crate::intake::{
+    FinishedUpload, TempFile, accept_finished, check_declared_name, name_for, not_a_video, reserve_bytes,
+};
 use crate::links::Links;
 use crate::state::AppState;
 
@@ -45,6 +48,7 @@ pub async fn upload(
     Query(query): Query<UploadQuery>,
     request: Request,
 ) -> Result<impl IntoResponse, ApiError> {
+    let client = ClientIp::of(request.extensions());
     let max = state.config.upload.max_bytes;
     let content_type =
         request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
@@ -57,6 +61,9 @@ pub async fn upload(
     {
         return Err(ApiError::TooLarge { limit: max });
     }
+    // Counted on what the client declares (a body without a length may be as large as the limit), before a byte is
+    // read.
+    let uploader = reserve_bytes(&state, &client, declared.unwrap_or(max).min(max), false).await?;
 
     let received = if is_multipart {
         let mut multipart = Multipart::from_request(request, &state)
@@ -91,6 +98,7 @@ pub async fn upload(
         size: received.size,
         original_name: received.name.clone(),
         manage_token_hash: token.hash(),
+        uploader,
     };
     accept_finished(&state, finished).await?;
     received.file.disarm();

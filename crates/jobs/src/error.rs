@@ -52,7 +52,10 @@ impl JobError {
 
     /// Counts a failed ffmpeg or ffprobe run in the metrics (the tool's own failures, not the input's refusal).
     pub(crate) fn count_ffmpeg_failure(&self) {
-        if let JobError::Media(e @ (MediaError::FfmpegFailed { .. } | MediaError::Timeout { .. })) = self {
+        if let JobError::Media(
+            e @ (MediaError::FfmpegFailed { .. } | MediaError::Timeout { .. } | MediaError::CpuLimit { .. }),
+        ) = self
+        {
             flick_telemetry::metrics().ffmpeg_failed(e.code());
         }
     }

@@ -34,6 +34,10 @@ pub enum MediaError {
     #[error("{tool} did not finish within {}s and was stopped", after.as_secs())]
     Timeout { tool: String, after: Duration },
 
+    /// A tool used more CPU time than the job's budget and was killed.
+    #[error("{tool} used up its CPU-time budget and was stopped")]
+    CpuLimit { tool: String },
+
     /// A tool exited unsuccessfully (or was killed by a signal); `stderr` is the tail of its log.
     #[error("{tool} failed ({status}): {stderr}")]
     FfmpegFailed { tool: String, status: String, signal: Option<i32>, stderr: String },
@@ -70,7 +74,7 @@ impl MediaError {
             MediaError::NoVideoStream => "no_video_stream",
             MediaError::UnsupportedCodec { .. } => "unsupported_codec",
             MediaError::TooLarge { .. } => "too_large",
-            MediaError::Timeout { .. } => "timeout",
+            MediaError::Timeout { .. } | MediaError::CpuLimit { .. } => "too_slow",
             MediaError::FfmpegFailed { .. } => "ffmpeg_failed",
             MediaError::NoOutput => "no_output",
             MediaError::InvalidPlaylist(_) => "invalid_playlist",
@@ -96,7 +100,11 @@ impl MediaError {
                 format!("This video uses a format ({codec}) that cannot be processed. Please export it as H.264 MP4.")
             }
             MediaError::TooLarge { detail } => format!("This video is too large to process: {detail}."),
-            MediaError::Timeout { .. } => "Processing this video took too long and was stopped.".into(),
+            MediaError::Timeout { .. } | MediaError::CpuLimit { .. } => {
+                "Processing this video took too long and was stopped. Export it as H.264 MP4 (which needs no \
+                 conversion) or send a shorter one."
+                    .into()
+            }
             MediaError::FfmpegFailed { .. } => {
                 "This video could not be converted. The file may be damaged or use unusual settings.".into()
             }
@@ -108,8 +116,9 @@ impl MediaError {
         }
     }
 
-    /// True when the input itself is at fault, so retrying cannot help. Timeouts, I/O, missing tools
-    /// and tools killed by a signal (out of memory, CPU limit, operator) are worth another attempt.
+    /// True when retrying cannot help: the input is at fault, or took all the time or CPU it may have (another try
+    /// would cost as much again: one hostile file must not hold a worker three times over). I/O, missing tools and
+    /// tools killed by another signal (out of memory, operator) are worth another attempt.
     pub fn is_permanent(&self) -> bool {
         match self {
             MediaError::NotAVideo { .. }
@@ -117,10 +126,11 @@ impl MediaError {
             | MediaError::NoVideoStream
             | MediaError::UnsupportedCodec { .. }
             | MediaError::TooLarge { .. }
-            | MediaError::NoOutput => true,
+            | MediaError::NoOutput
+            | MediaError::Timeout { .. }
+            | MediaError::CpuLimit { .. } => true,
             MediaError::FfmpegFailed { signal, stderr, .. } => signal.is_none() && !looks_like_resource_trouble(stderr),
             MediaError::ToolMissing { .. }
-            | MediaError::Timeout { .. }
             | MediaError::InvalidPlaylist(_)
             | MediaError::InputFailed { .. }
             | MediaError::Io { .. } => false,
@@ -155,8 +165,11 @@ mod tests {
         assert_eq!(MediaError::NoVideoStream.code(), "no_video_stream");
         assert!(MediaError::NoVideoStream.is_permanent());
         let t = MediaError::Timeout { tool: "ffmpeg".into(), after: Duration::from_secs(5) };
-        assert_eq!(t.code(), "timeout");
-        assert!(!t.is_permanent());
+        assert_eq!(t.code(), "too_slow");
+        assert!(t.is_permanent());
+        let cpu = MediaError::CpuLimit { tool: "ffmpeg".into() };
+        assert_eq!(cpu.code(), "too_slow");
+        assert!(cpu.is_permanent());
         let failed = |signal, stderr: &str| MediaError::FfmpegFailed {
             tool: "ffmpeg".into(),
             status: "exit status 1".into(),

@@ -253,6 +253,22 @@ pub fn output_cap_bytes(run: &HlsRun) -> u64 {
     planned.saturating_add(64 << 20)
 }
 
+/// CPU seconds an HLS run of `plan` may use on a video of `duration_seconds` (all threads together), whatever the
+/// machine's cores: a remux reads and writes, a re-encode at least decodes and encodes each frame once. Generous
+/// (a 1080p re-encode uses about 1.5 CPU seconds per second of video); `None` when the length is unknown (a stream
+/// still arriving whose container does not say), and the wall-clock budget then bounds the run.
+pub fn cpu_budget(plan: &Plan, duration_seconds: f64) -> Option<u64> {
+    if !(duration_seconds.is_finite() && duration_seconds > 0.0) {
+        return None;
+    }
+    let per_second = match plan {
+        Plan::Remux => 0.5,
+        Plan::CopyVideoEncodeAudio { .. } => 1.0,
+        Plan::Transcode { .. } => 8.0,
+    };
+    Some((120.0 + per_second * duration_seconds.min(86_400.0)).ceil() as u64)
+}
+
 /// Runs ffmpeg to write the HLS output into `run.out_dir`, reporting progress (0..=1) as it goes.
 /// `feed` is the input's bytes exactly when `run.input` is [`Input::Pipe`]; ffmpeg then reads them as
 /// they come, and `run.timeout` starts when they have all been read. Ok only when ffmpeg exited 0
@@ -286,6 +302,9 @@ pub async fn run_hls(
     let started = std::time::Instant::now();
     tracing::info!(plan = ?run.plan, input = ?run.input, out = %run.out_dir.display(), "hls: starting ffmpeg");
     let mut ffmpeg = tools.ffmpeg(args, run.timeout).lines(&mut on_line);
+    if let Some(cpu) = cpu_budget(&run.plan, duration) {
+        ffmpeg = ffmpeg.cpu_seconds(cpu);
+    }
     if let Some(feed) = feed {
         ffmpeg = ffmpeg.feed(feed, TimeoutStart::FeedEnd);
     }
@@ -361,6 +380,32 @@ fn progress_of(line: &str, duration: f64) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpu_budgets_follow_the_plan_and_the_length() {
+        let transcode = Plan::Transcode {
+            video: VideoEncode {
+                width: 1280,
+                height: 720,
+                preset: "veryfast",
+                crf: 23,
+                maxrate_kbps: 4000,
+                bufsize_kbps: 8000,
+                level: 31,
+                frame_rate_cap: None,
+                deinterlace: false,
+                frame_rate: None,
+            },
+            audio: AudioPlan::Copy,
+            reason: "test".into(),
+        };
+        assert_eq!(cpu_budget(&Plan::Remux, 600.0), Some(420));
+        assert_eq!(cpu_budget(&transcode, 600.0), Some(4920));
+        assert!(cpu_budget(&transcode, 600.0) > cpu_budget(&Plan::Remux, 600.0));
+        assert_eq!(cpu_budget(&transcode, 0.0), None, "unknown length: the wall clock bounds it");
+        assert_eq!(cpu_budget(&transcode, f64::NAN), None);
+        assert_eq!(cpu_budget(&transcode, 1e300), Some(120 + 8 * 86_400), "absurd lengths are capped");
+    }
 
     #[test]
     fn cut_times_start_short_grow_then_stay_regular() {

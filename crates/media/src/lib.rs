@@ -34,7 +34,7 @@ mod tools;
 use std::time::Duration;
 
 pub use error::MediaError;
-pub use hls::{FFMPEG_PLAYLIST, HlsRun, STRIP_SEI, hls_args, output_cap_bytes, run_hls, segment_times};
+pub use hls::{FFMPEG_PLAYLIST, HlsRun, STRIP_SEI, cpu_budget, hls_args, output_cap_bytes, run_hls, segment_times};
 pub use input::{DECODERS, Demuxer, INPUT_FORMATS, Input, MAX_PIXELS, MAX_STREAMS, PROBE_DECODERS};
 pub use plan::{AudioEncode, AudioPlan, Plan, PlanSettings, VideoEncode, codecs_string, plan, variant_for};
 pub use probe::{

@@ -25,6 +25,8 @@ pub struct PlanSettings {
     pub max_output_height: u32,
     /// Longer videos are refused.
     pub max_duration_seconds: f64,
+    /// Longer videos are refused when they must be re-encoded (their CPU time grows with their length).
+    pub max_reencode_duration_seconds: f64,
     /// Inputs with more pixels per frame are refused (4K is the largest accepted by default; decoders
     /// enforce [`MAX_PIXELS`] whatever this says).
     pub max_input_pixels: u64,
@@ -43,6 +45,7 @@ impl Default for PlanSettings {
         PlanSettings {
             max_output_height: 1080,
             max_duration_seconds: 3.0 * 3600.0,
+            max_reencode_duration_seconds: 2.0 * 3600.0,
             max_input_pixels: MAX_PIXELS,
             max_remux_keyframe_interval: 12.0,
             max_frame_rate: 60.0,
@@ -54,7 +57,12 @@ impl Default for PlanSettings {
 impl PlanSettings {
     /// Settings from the processing configuration (other limits at their defaults).
     pub fn from_config(c: &ProcessingConfig) -> Self {
-        PlanSettings { max_output_height: c.max_output_height.max(144), ..Default::default() }
+        PlanSettings {
+            max_output_height: c.max_output_height.max(144),
+            max_duration_seconds: f64::from(c.max_duration_seconds.max(1)),
+            max_reencode_duration_seconds: f64::from(c.max_reencode_duration_seconds.max(1)),
+            ..Default::default()
+        }
     }
 }
 
@@ -110,14 +118,15 @@ pub struct AudioEncode {
 /// Chooses how to turn `info` into HLS, or says why it cannot be done.
 pub fn plan(info: &MediaInfo, settings: &PlanSettings) -> Result<Plan, MediaError> {
     let v = &info.video;
+    let too_long = |limit: f64, what: &str| MediaError::TooLarge {
+        detail: format!(
+            "it is {} minutes long, the limit is {} minutes{what}",
+            (info.duration_seconds / 60.0).ceil(),
+            (limit / 60.0).floor()
+        ),
+    };
     if info.duration_seconds > settings.max_duration_seconds {
-        return Err(MediaError::TooLarge {
-            detail: format!(
-                "it is {} minutes long, the limit is {} minutes",
-                (info.duration_seconds / 60.0).ceil(),
-                (settings.max_duration_seconds / 60.0).floor()
-            ),
-        });
+        return Err(too_long(settings.max_duration_seconds, ""));
     }
     if u64::from(v.width) * u64::from(v.height) > settings.max_input_pixels {
         return Err(MediaError::TooLarge { detail: format!("the picture is {}x{} pixels", v.width, v.height) });
@@ -129,6 +138,10 @@ pub fn plan(info: &MediaInfo, settings: &PlanSettings) -> Result<Plan, MediaErro
             AudioPlan::None | AudioPlan::Copy => Plan::Remux,
             AudioPlan::Encode(audio) => Plan::CopyVideoEncodeAudio { audio },
         }),
+        Some(_) if info.duration_seconds > settings.max_reencode_duration_seconds => Err(too_long(
+            settings.max_reencode_duration_seconds,
+            " for a video that must be converted (export it as H.264 MP4 to send a longer one)",
+        )),
         Some(reason) => Ok(Plan::Transcode { video: video_encode(info, settings), audio, reason }),
     }
 }
@@ -522,6 +535,14 @@ mod tests {
         assert_eq!(plan(&huge, &s).unwrap_err().code(), "too_large");
         let eight_k = info("hevc", 7680, 4320);
         assert_eq!(plan(&eight_k, &s).unwrap_err().code(), "too_large");
+        // Two and a half hours: remuxed, but too long to re-encode.
+        let mut film = info("h264", 1920, 1080);
+        film.duration_seconds = 2.5 * 3600.0;
+        assert_eq!(plan(&film, &s).unwrap(), Plan::Remux);
+        film.video.codec = "hevc".into();
+        let refused = plan(&film, &s).unwrap_err();
+        assert_eq!(refused.code(), "too_large");
+        assert!(refused.user_message().contains("limit is 120 minutes"), "{}", refused.user_message());
     }
 
     #[test]

@@ -92,7 +92,7 @@ async fn dropped_or_timed_out_runs_leave_no_ffmpeg_behind() {
     let run = slow_run(&info, dir.path().join("timeout"), Duration::from_millis(400));
     let started = Instant::now();
     let err = run_hls(&t, &run, None, |_| {}).await.unwrap_err();
-    assert_eq!(err.code(), "timeout", "{err}");
+    assert_eq!(err.code(), "too_slow", "{err}");
     assert!(!err.is_permanent());
     assert!(started.elapsed() < Duration::from_secs(5));
     let left = ffmpeg_children();

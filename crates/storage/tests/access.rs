@@ -21,6 +21,7 @@ fn new_video(status: VideoStatus) -> NewVideo {
         original_name: "clip.mp4".into(),
         size_bytes: 1_000,
         manage_token_hash: "ab".repeat(32),
+        uploader: None,
     }
 }
 

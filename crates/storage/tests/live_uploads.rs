@@ -23,6 +23,7 @@ fn new_video(status: VideoStatus) -> NewVideo {
         original_name: "live.mp4".into(),
         size_bytes: 1_000,
         manage_token_hash: "ab".repeat(32),
+        uploader: None,
     }
 }
 
@@ -39,6 +40,7 @@ fn upload(id: VideoId) -> UploadRecord {
         manage_token_hash: "ab".repeat(32),
         created_at: now,
         expires_at: now + chrono::Duration::hours(1),
+        uploader: None,
     }
 }
 

@@ -145,6 +145,7 @@ async fn rows_of_the_previous_schema_survive_the_upgrade() {
         manage_token_hash: "h4".into(),
         created_at: time(t),
         expires_at: time(t + 100_000),
+        uploader: None,
     };
     assert_eq!(upload, expected_upload);
     let job = db.claim("w", Duration::from_secs(30), Pool::Any).await.unwrap().expect("the queued job");
@@ -158,6 +159,7 @@ async fn rows_of_the_previous_schema_survive_the_upgrade() {
         original_name: "live.mp4".into(),
         size_bytes: 1,
         manage_token_hash: "h5".into(),
+        uploader: None,
     };
     db.create_video(&live).await.unwrap();
     assert_eq!(db.get_video(live.id).await.unwrap().unwrap().status, VideoStatus::Uploading);
@@ -267,6 +269,7 @@ async fn links_given_out_before_share_ids_keep_working() {
         original_name: "new.mp4".into(),
         size_bytes: 1,
         manage_token_hash: "h4".into(),
+        uploader: None,
     };
     db.create_video(&new).await.unwrap();
     assert!(db.get_video_by_share(ShareId::legacy(new.id)).await.unwrap().is_none(), "its id is no link");

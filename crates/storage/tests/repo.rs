@@ -22,6 +22,7 @@ fn new_video(name: &str) -> NewVideo {
         original_name: name.into(),
         size_bytes: 123_456_789,
         manage_token_hash: "ab".repeat(32),
+        uploader: None,
     }
 }
 
@@ -472,6 +473,7 @@ async fn uploads_round_trip_advance_and_expire() {
         manage_token_hash: "h".into(),
         created_at: now,
         expires_at: now + chrono::Duration::seconds(60),
+        uploader: None,
     };
     db.create_upload(&record).await.unwrap();
     assert!(matches!(db.create_upload(&record).await, Err(RepoError::Duplicate)));

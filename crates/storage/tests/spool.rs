@@ -31,6 +31,7 @@ fn record(length: u64, index_offset: Option<u64>) -> UploadRecord {
         manage_token_hash: "h".into(),
         created_at: now,
         expires_at: now,
+        uploader: None,
     }
 }
 

@@ -111,6 +111,8 @@ pub struct Metrics {
     job_duration: HistogramFamily<KindLabel>,
     ffmpeg_failures: Family<CodeLabel, Counter>,
     first_playable: Histogram,
+    limited: Family<CodeLabel, Counter>,
+    videos_retired: Counter,
 }
 
 impl Metrics {
@@ -146,7 +148,7 @@ impl Metrics {
         let ffmpeg_failures = Family::<CodeLabel, Counter>::default();
         registry.register(
             "ffmpeg_failures",
-            "ffmpeg or ffprobe runs that failed (ffmpeg_failed) or were killed for running too long (timeout)",
+            "ffmpeg or ffprobe runs that failed (ffmpeg_failed) or were killed for running too long (too_slow)",
             ffmpeg_failures.clone(),
         );
         let first_playable = Histogram::new(TTFP_SECONDS);
@@ -155,8 +157,22 @@ impl Metrics {
             "From the upload's acknowledgement to the first published playlist listing a segment",
             first_playable.clone(),
         );
+        let limited = Family::<CodeLabel, Counter>::default();
+        registry.register(
+            "requests_limited",
+            "Requests of any route refused by a limit or budget (429, 503, 507), by the API's error code",
+            limited.clone(),
+        );
+        let videos_retired = Counter::default();
+        registry.register(
+            "videos_retired",
+            "Videos deleted by the retention policy (storage.retention_days without a view)",
+            videos_retired.clone(),
+        );
         Metrics {
             registry,
+            limited,
+            videos_retired,
             uploads_completed,
             upload_bytes,
             uploads_refused,
@@ -182,6 +198,16 @@ impl Metrics {
         self.uploads_refused.get_or_create(&CodeLabel { code }).inc();
     }
 
+    /// A request was refused by a limit or budget with the error `code`.
+    pub fn limited(&self, code: &'static str) {
+        self.limited.get_or_create(&CodeLabel { code }).inc();
+    }
+
+    /// The retention policy deleted a video.
+    pub fn video_retired(&self) {
+        self.videos_retired.inc();
+    }
+
     /// A run of a job ended after `took`.
     pub fn job_finished(&self, kind: JobKind, end: JobEnd, took: Duration) {
         let kind = kind.as_str();
@@ -189,7 +215,7 @@ impl Metrics {
         self.job_duration.get_or_create(&KindLabel { kind }).observe(took.as_secs_f64());
     }
 
-    /// An ffmpeg or ffprobe run failed; `code` is the media error's code (`ffmpeg_failed`, `timeout`).
+    /// An ffmpeg or ffprobe run failed; `code` is the media error's code (`ffmpeg_failed`, `too_slow`).
     pub fn ffmpeg_failed(&self, code: &'static str) {
         self.ffmpeg_failures.get_or_create(&CodeLabel { code }).inc();
     }
@@ -259,7 +285,7 @@ mod tests {
         m.upload_refused("too_large");
         m.job_finished(JobKind::Process, JobEnd::Ok, Duration::from_millis(400));
         m.job_finished(JobKind::Process, JobEnd::Retry, Duration::from_secs(40));
-        m.ffmpeg_failed("timeout");
+        m.ffmpeg_failed("too_slow");
         m.first_playable(Duration::from_millis(300));
         let text = m.render(None);
 

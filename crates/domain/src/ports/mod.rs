@@ -13,7 +13,7 @@ mod store;
 mod uploads;
 
 pub use queue::{Job, JobKind, JobOutcome, JobQueue, Pool, QueueError, QueueStats};
-pub use repo::{Repo, RepoError};
+pub use repo::{Budgets, OverBudget, Repo, RepoError};
 pub use spool::{SpoolError, SpoolWriter, UploadSpool};
 pub use store::{Blob, BlobKey, ByteRange, ByteStream, Store, StoreError};
 pub use uploads::{UploadRecord, UploadRepo, UploadWriteLock};

@@ -16,6 +16,28 @@ pub enum RepoError {
     Duplicate,
 }
 
+/// The byte budgets a new upload must fit in; 0 is no limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Budgets {
+    /// Bytes one uploader may be granted in a day (a sliding 24 hours).
+    pub uploader_per_day: u64,
+    /// Bytes of one uploader's unfinished resumable uploads, together.
+    pub uploader_unfinished: u64,
+    /// Bytes of every video and unfinished upload of the installation, together (uploaded sizes).
+    pub total: u64,
+}
+
+/// Which budget a refused upload would have overrun.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OverBudget {
+    /// The uploader's daily bytes.
+    Day,
+    /// The uploader's unfinished uploads.
+    Unfinished,
+    /// The installation's storage.
+    Total,
+}
+
 /// The metadata repository: one record per video.
 #[async_trait]
 pub trait Repo: Send + Sync + 'static {
@@ -60,6 +82,24 @@ pub trait Repo: Send + Sync + 'static {
     /// Inserts a record exactly as given (status, times and all), for `flick migrate`; a video with this id already
     /// there is left alone. Returns whether it inserted.
     async fn import_video(&self, video: &Video) -> Result<bool, RepoError>;
+    /// Grants `bytes` to `uploader` (an opaque tag) if they fit in `budgets` (`unfinished`: they will be an unfinished
+    /// resumable upload, which its own budget also bounds), recording the grant for the day; else says which budget
+    /// they overrun. The check and the grant are one statement.
+    async fn reserve_bytes(
+        &self,
+        uploader: &str,
+        bytes: u64,
+        unfinished: bool,
+        budgets: &Budgets,
+        now: DateTime<Utc>,
+    ) -> Result<Result<(), OverBudget>, RepoError>;
+    /// Forgets the grants made before `before` (a day has passed).
+    async fn prune_grants(&self, before: DateTime<Utc>) -> Result<u64, RepoError>;
+    /// Notes that someone started watching the video at `now` (written at most hourly per video).
+    async fn touch_watched(&self, id: VideoId, now: DateTime<Utc>) -> Result<(), RepoError>;
+    /// Makes tombstones of the finished videos (ready or failed) nobody started watching since `before` (nor
+    /// uploaded since), for the retention policy; returns them.
+    async fn mark_unwatched(&self, before: DateTime<Utc>, now: DateTime<Utc>) -> Result<Vec<VideoId>, RepoError>;
     /// Whether a record exists (used to sweep orphan blobs).
     async fn exists(&self, id: VideoId) -> Result<bool, RepoError> {
         Ok(self.get_video(id).await?.is_some())

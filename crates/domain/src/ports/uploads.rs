@@ -31,6 +31,8 @@ pub struct UploadRecord {
     pub created_at: DateTime<Utc>,
     /// After this instant the unfinished upload is deleted.
     pub expires_at: DateTime<Utc>,
+    /// The uploader's opaque tag: its unfinished bytes are capped.
+    pub uploader: Option<String>,
 }
 
 impl UploadRecord {

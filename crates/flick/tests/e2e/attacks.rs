@@ -518,3 +518,99 @@ async fn a_full_disk_refuses_and_stops_uploads_cleanly() {
     let (code, body, _) = put(&server, clip, "c.mp4").await;
     assert_eq!(code, 201, "{body}");
 }
+
+/// Byte budgets: an address's day (429 `daily_quota_exceeded`), its unfinished resumable uploads (429
+/// `too_many_unfinished`) and the installation's total (507 `storage_full`), each with a clear JSON error, each
+/// refused before a byte is stored; and a trickle of bytes does not keep an unfinished upload alive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn byte_budgets_refuse_before_storing_and_a_trickle_keeps_nothing_alive() {
+    let clip = std::fs::read(attack("clean.mp4")).unwrap();
+    let len = clip.len() as u64;
+    let day = (2 * len + 10).to_string();
+    let server = Server::start(&[
+        ("FLICK_SERVER__TRUSTED_PROXIES", "127.0.0.1"),
+        ("FLICK_PROCESSING__WORKERS", "0"),
+        ("FLICK_PROCESSING__LIVE_WORKERS", "0"),
+        ("FLICK_UPLOAD__MAX_BYTES_PER_IP_PER_DAY", &day),
+    ]);
+    let put_as = |client: &'static str| {
+        let request = reqwest::Client::new()
+            .put(server.url("/api/upload?filename=c.mp4"))
+            .header("x-forwarded-for", client)
+            .body(clip.clone())
+            .send();
+        async move { request.await.expect("upload request") }
+    };
+    let refusal = |r: reqwest::Response| async move {
+        let (status, retry) = (r.status().as_u16(), r.headers().get("retry-after").cloned());
+        let body: Value = r.json().await.unwrap();
+        (status, retry.map(|v| v.to_str().unwrap().to_owned()), body["error"]["code"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(put_as("2001:db8:7::1").await.status(), 201);
+    assert_eq!(put_as("2001:db8:7::2").await.status(), 201, "the same /64, within its day");
+    let (status, retry, code) = refusal(put_as("2001:db8:7::3").await).await;
+    assert_eq!((status, code.as_str()), (429, "daily_quota_exceeded"));
+    assert_eq!(retry.as_deref(), Some("3600"));
+    assert_eq!(put_as("198.51.100.7").await.status(), 201, "another address has its own day");
+
+    // Unfinished resumable uploads: 3 MB together per address (on a server whose day budget is the default).
+    let server = Server::start(&[
+        ("FLICK_SERVER__TRUSTED_PROXIES", "127.0.0.1"),
+        ("FLICK_PROCESSING__WORKERS", "0"),
+        ("FLICK_PROCESSING__LIVE_WORKERS", "0"),
+        ("FLICK_UPLOAD__MAX_UNFINISHED_BYTES_PER_IP", "3000000"),
+    ]);
+    let create = |length: u64| {
+        let request = client()
+            .post(server.url("/api/uploads"))
+            .header("Tus-Resumable", "1.0.0")
+            .header("Upload-Length", length.to_string())
+            .header("x-forwarded-for", "203.0.113.5")
+            .send();
+        async move { request.await.unwrap() }
+    };
+    let first = create(2_000_000).await;
+    assert_eq!(first.status(), 201);
+    let location = server.url(first.headers()["location"].to_str().unwrap());
+    let created_expiry = first.headers()["upload-expires"].to_str().unwrap().to_owned();
+    let (status, _, code) = refusal(create(2_000_000).await).await;
+    assert_eq!((status, code.as_str()), (429, "too_many_unfinished"));
+
+    // A few bytes a second later: stored, but the expiry does not move; a megabyte does move it.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let patch = |bytes: Vec<u8>, offset: usize| {
+        let request = client()
+            .patch(&location)
+            .header("Tus-Resumable", "1.0.0")
+            .header("Upload-Offset", offset.to_string())
+            .header("Content-Type", "application/offset+octet-stream")
+            .header("x-forwarded-for", "203.0.113.5")
+            .body(bytes)
+            .send();
+        async move { request.await.unwrap() }
+    };
+    let trickle = patch(clip[..16].to_vec(), 0).await;
+    assert_eq!(trickle.status(), 204);
+    assert_eq!(trickle.headers()["upload-expires"].to_str().unwrap(), created_expiry, "16 bytes keep nothing alive");
+    let mut chunk = clip.clone();
+    chunk.resize(2_000_000 - 16 - 1, 0);
+    let progress = patch(chunk[16..].to_vec(), 16).await;
+    assert_eq!(progress.status(), 204);
+    assert_ne!(progress.headers()["upload-expires"].to_str().unwrap(), created_expiry, "real progress does");
+
+    // The installation's total: one clip fits, the next is refused with 507, and nothing of it is stored.
+    let full = Server::start(&[
+        ("FLICK_PROCESSING__WORKERS", "0"),
+        ("FLICK_STORAGE__MAX_TOTAL_BYTES", &(len + 10).to_string()),
+    ]);
+    let (code, body, _) = put(&full, clip.clone(), "a.mp4").await;
+    assert_eq!(code, 201, "{body}");
+    let raw_before = files_under(&full.data_dir.join("raw"));
+    let (code, body, _) = put(&full, clip.clone(), "b.mp4").await;
+    assert_eq!((code, body["error"]["code"].as_str()), (507, Some("storage_full")), "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("no room"), "{body}");
+    assert_eq!(files_under(&full.data_dir.join("raw")), raw_before, "nothing of the refused upload is kept");
+    assert!(files_under(&full.data_dir.join("tmp")).is_empty());
+    healthy(&server).await;
+    healthy(&full).await;
+}

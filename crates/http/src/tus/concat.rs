@@ -54,7 +54,13 @@ pub(super) fn parse(headers: &HeaderMap) -> Result<Option<Concat>, ApiError> {
 }
 
 /// `POST /api/uploads` with `Upload-Concat: final;…`: joins the parts into a new video (complete at once).
-pub(super) async fn create_final(state: &AppState, parts: Vec<VideoId>, meta: Metadata) -> Result<Response, ApiError> {
+/// The parts' bytes were granted when they were created: `uploader` only tags the video.
+pub(super) async fn create_final(
+    state: &AppState,
+    parts: Vec<VideoId>,
+    meta: Metadata,
+    uploader: String,
+) -> Result<Response, ApiError> {
     let file_name = meta.filename.as_deref().map(clean_file_name).filter(|n| !n.is_empty());
     check_declared_name(state, file_name.as_deref())?;
     crate::intake::check_file_type(state, meta.filetype.as_deref())?;
@@ -111,6 +117,7 @@ pub(super) async fn create_final(state: &AppState, parts: Vec<VideoId>, meta: Me
         size: length,
         original_name: name,
         manage_token_hash: token.hash(),
+        uploader,
     };
     accept_finished(state, finished).await?;
     joined.disarm();

@@ -2,7 +2,7 @@
 
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use flick_domain::ports::UploadRecord;
@@ -13,8 +13,9 @@ use super::concat::{self, Concat};
 use super::headers::{self as h};
 use super::lookup::{Found, Progress, expiry, find, lock, reconcile, share_links, share_links_of};
 use super::{ABANDONED_MESSAGE, receive};
+use crate::client::ClientIp;
 use crate::error::ApiError;
-use crate::intake::{check_declared_name, check_file_type};
+use crate::intake::{check_declared_name, check_file_type, reserve_bytes};
 use crate::state::AppState;
 
 /// `OPTIONS /api/uploads[/{id}]`: what this server supports.
@@ -29,14 +30,21 @@ pub async fn options(State(state): State<AppState>) -> Response {
 
 /// `POST /api/uploads`: creates an upload and its video (status `uploading`, share link valid at once), and stores
 /// the first chunk when the body is one.
-pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+pub async fn create(
+    State(state): State<AppState>,
+    extensions: Extensions,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
     let max = state.config.upload.max_bytes;
+    let client = ClientIp::of(&extensions);
     let concat = concat::parse(&headers)?;
     if let Some(Concat::Final(parts)) = concat {
         if headers.contains_key(h::UPLOAD_LENGTH) {
             return Err(ApiError::BadRequest("a final upload (Upload-Concat: final) has no Upload-Length".into()));
         }
-        return concat::create_final(&state, parts, h::metadata(&headers)?).await;
+        let uploader = state.gate.uploader_tag(client.key);
+        return concat::create_final(&state, parts, h::metadata(&headers)?, uploader).await;
     }
     let partial = concat == Some(Concat::Partial);
     let length = h::upload_length(&headers)?;
@@ -61,6 +69,9 @@ pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bod
         return Err(ApiError::ExceedsUploadLength);
     }
 
+    // Its whole announced length counts against the budgets now: unfinished, and for the day.
+    let uploader = reserve_bytes(&state, &client, length, true).await?;
+
     // The upload URL names the storage id, the links a share id: a viewer of the link cannot touch the upload.
     let (id, share_id) = (VideoId::new(), ShareId::new());
     tracing::Span::current().record("video_id", tracing::field::display(id));
@@ -77,6 +88,7 @@ pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bod
         manage_token_hash: token.hash(),
         created_at: now,
         expires_at: expiry(&state, now),
+        uploader: Some(uploader.clone()),
     };
     let video = NewVideo {
         id,
@@ -85,6 +97,7 @@ pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bod
         original_name: file_name.unwrap_or_else(|| "video".to_owned()),
         size_bytes: length,
         manage_token_hash: token.hash(),
+        uploader: Some(uploader),
     };
     open(&state, &record, (!partial).then_some(&video)).await?;
     tracing::info!(video_id = %id, length, index_first = index_offset.is_some(), partial, "tus upload created");

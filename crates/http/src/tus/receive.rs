@@ -26,7 +26,7 @@ pub(super) async fn receive(
 ) -> Result<Progress, ApiError> {
     let mut gate = FirstBytes::resume(state, upload, offset).await?;
     let mut writer = state.spool.writer(upload, offset).await.map_err(spool_error)?;
-    let mut recorder = Recorder { state, upload, recorded: offset };
+    let mut recorder = Recorder { state, upload, recorded: offset, started: offset, expires_at: upload.expires_at };
     // Unverified bytes never count: with a checksum, nothing is committed before the whole chunk matched.
     let progressive = checksum.is_none();
     let mut at = offset;
@@ -92,21 +92,32 @@ fn spool_error(e: SpoolError) -> ApiError {
     if e.is_gone() { ApiError::NotFound } else { ApiError::Internal(e.to_string()) }
 }
 
+/// Bytes one request must store for an unfinished upload to be kept longer (or the rest of the upload, if less): a
+/// trickle of a byte a day must not keep gigabytes reserved for ever.
+pub(super) const KEEP_ALIVE_BYTES: u64 = 1 << 20;
+
 /// Records durable offsets as they advance.
 struct Recorder<'a> {
     state: &'a AppState,
     upload: &'a UploadRecord,
     recorded: u64,
+    /// The offset this request started at.
+    started: u64,
+    /// The expiry last recorded.
+    expires_at: chrono::DateTime<Utc>,
 }
 
 impl Recorder<'_> {
-    /// Records `durable` (and a later expiry); returns the expiry. An upload removed meanwhile (its video deleted)
-    /// answers 404. The first bytes of an upload wake its processing job.
+    /// Records `durable` (and a later expiry, once this request has made real progress: [`KEEP_ALIVE_BYTES`]);
+    /// returns the expiry. An upload removed meanwhile (its video deleted) answers 404. The first bytes of an upload
+    /// wake its processing job.
     async fn record(&mut self, durable: u64) -> Result<chrono::DateTime<Utc>, ApiError> {
-        let expires_at = expiry(self.state, Utc::now());
+        let progress = durable.saturating_sub(self.started);
+        let needed = KEEP_ALIVE_BYTES.min(self.upload.length.saturating_sub(self.started)).max(1);
         if durable == self.recorded {
-            return Ok(expires_at);
+            return Ok(self.expires_at);
         }
+        let expires_at = if progress >= needed { expiry(self.state, Utc::now()) } else { self.expires_at };
         if !self.state.uploads.set_upload_offset(self.upload.id, durable, expires_at).await? {
             return Err(ApiError::NotFound);
         }
@@ -117,6 +128,7 @@ impl Recorder<'_> {
             }
         }
         self.recorded = durable;
+        self.expires_at = expires_at;
         tracing::debug!(video_id = %self.upload.id, offset = durable, "tus bytes stored");
         Ok(expires_at)
     }

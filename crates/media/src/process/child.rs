@@ -33,7 +33,16 @@ impl ChildLimits {
         // it only catches a child that somehow escaped the wall-clock timeout.
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
         let cpu_seconds = timeout.as_secs().saturating_add(1).saturating_mul(cores).saturating_add(10);
-        ChildLimits { nice: nice.clamp(0, 19), cpu_seconds, parent_pid: std::process::id() as libc::pid_t }
+        Self::with_cpu_seconds(nice, cpu_seconds)
+    }
+
+    /// The limits of a child allowed `cpu_seconds` of CPU time.
+    pub(super) fn with_cpu_seconds(nice: i32, cpu_seconds: u64) -> Self {
+        ChildLimits {
+            nice: nice.clamp(0, 19),
+            cpu_seconds: cpu_seconds.max(1),
+            parent_pid: std::process::id() as libc::pid_t,
+        }
     }
 
     /// Runs in the child between fork and exec: async-signal-safe calls only.

@@ -82,6 +82,8 @@ pub(crate) struct Invocation<'a> {
     timeout: Duration,
     /// Niceness of the child (0..=19); lowering below the parent's is silently skipped.
     nice: i32,
+    /// The child's CPU-time limit in seconds; `None`: derived from the wall-clock budget.
+    cpu_seconds: Option<u64>,
     stdout: Stdout<'a>,
     stdin: Stdin,
 }
@@ -89,7 +91,14 @@ pub(crate) struct Invocation<'a> {
 impl<'a> Invocation<'a> {
     /// A run of `program` with `args`, stopped after `timeout`; stdin and stdout are /dev/null.
     pub fn new(tool: &'static str, program: &'a Path, nice: i32, args: Vec<OsString>, timeout: Duration) -> Self {
-        Invocation { tool, program, args, timeout, nice, stdout: Stdout::Null, stdin: Stdin::Null }
+        Invocation { tool, program, args, timeout, nice, cpu_seconds: None, stdout: Stdout::Null, stdin: Stdin::Null }
+    }
+
+    /// Limits the child to `seconds` of CPU time (all its threads together); past it, it is killed and the run is
+    /// [`MediaError::Timeout`].
+    pub fn cpu_seconds(mut self, seconds: u64) -> Self {
+        self.cpu_seconds = Some(seconds);
+        self
     }
 
     /// Keeps stdout in memory, at most `max_bytes` of it (more is an error).
@@ -140,6 +149,11 @@ impl Finished {
             return Ok(self);
         }
         use std::os::unix::process::ExitStatusExt;
+        if self.status.signal() == Some(libc::SIGXCPU) {
+            // The CPU-time limit: as final as the wall-clock one.
+            tracing::warn!(tool = self.tool, "stopped by its CPU-time limit");
+            return Err(MediaError::CpuLimit { tool: self.tool.to_owned() });
+        }
         Err(MediaError::FfmpegFailed {
             tool: self.tool.to_owned(),
             status: self.status.to_string(),
@@ -173,7 +187,7 @@ enum Ended {
 }
 
 async fn run(inv: Invocation<'_>) -> Result<Finished, MediaError> {
-    let Invocation { tool, program, args, timeout, nice, mut stdout, stdin } = inv;
+    let Invocation { tool, program, args, timeout, nice, cpu_seconds, mut stdout, stdin } = inv;
     let (feed, timeout_start) = match stdin {
         Stdin::Null => (None, TimeoutStart::Spawn),
         Stdin::Feed { stream, timeout_start } => (Some(stream), timeout_start),
@@ -200,7 +214,10 @@ async fn run(inv: Invocation<'_>) -> Result<Finished, MediaError> {
     }
     let fed_at_leisure = feed.is_some() && timeout_start == TimeoutStart::FeedEnd;
     let wall_budget = if fed_at_leisure { timeout.max(FED_RUN_WALL_BUDGET) } else { timeout };
-    let limits = ChildLimits::for_timeout(nice, wall_budget);
+    let limits = match cpu_seconds {
+        Some(cpu_seconds) => ChildLimits::with_cpu_seconds(nice, cpu_seconds),
+        None => ChildLimits::for_timeout(nice, wall_budget),
+    };
     // SAFETY: the closure runs in the forked child before exec; it only makes async-signal-safe
     // system calls (setpriority, getrlimit, setrlimit) on values captured by copy, and allocates nothing.
     unsafe {
@@ -387,7 +404,7 @@ mod tests {
     async fn times_out(inv: Invocation<'_>) {
         let started = std::time::Instant::now();
         let err = inv.run().await.unwrap_err();
-        assert_eq!(err.code(), "timeout", "{err}");
+        assert_eq!(err.code(), "too_slow", "{err}");
         assert!(started.elapsed() < Duration::from_secs(5));
     }
 
@@ -395,6 +412,18 @@ mod tests {
     async fn timeout_kills_and_reports() {
         times_out(Invocation::new("sleep", Path::new("/bin/sleep"), 0, vec!["30".into()], Duration::from_millis(200)))
             .await;
+    }
+
+    #[tokio::test]
+    async fn the_cpu_budget_stops_a_busy_child_for_good() {
+        // One CPU second, far from the 30 s wall clock: only the CPU limit can stop it.
+        let busy = sh("while :; do :; done", Duration::from_secs(30)).cpu_seconds(1);
+        let started = std::time::Instant::now();
+        let err = busy.run().await.unwrap().success().unwrap_err();
+        assert!(matches!(err, MediaError::CpuLimit { .. }), "{err:?}");
+        assert_eq!(err.code(), "too_slow");
+        assert!(err.is_permanent(), "another try would burn as much again");
+        assert!(started.elapsed() < Duration::from_secs(20), "{:?}", started.elapsed());
     }
 
     #[tokio::test]

@@ -81,7 +81,8 @@ impl Engine for Postgres {
     const NOW_MS: &'static str = "date_trunc('milliseconds', now())";
     const GREATEST: &'static str = "GREATEST";
     const INSERTION_ORDER: &'static str = "seq";
-    const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
+    // OF jobs: the claim's query joins the uploader's video and turn, which it only reads.
+    const SKIP_LOCKED: &'static str = " FOR UPDATE OF jobs SKIP LOCKED";
 
     fn ms(n: u8) -> String {
         format!("(${n}::bigint * interval '1 millisecond')")

@@ -1,9 +1,14 @@
 //! [`JobQueue`]: the `jobs` table, with leases, retries with backoff, and giving up.
 //!
 //! Every operation is a single statement, hence atomic: two workers never claim the same job (SQLite's write lock
-//! serialises claims; on PostgreSQL a claim locks the oldest claimable row with `FOR UPDATE SKIP LOCKED`, so
-//! concurrent claimers each take a different job instead of queueing behind the same one), and a stale lease never
-//! touches a reclaimed job. Leases, backoffs and "due" are computed with the database's clock ([`Engine::NOW`]),
+//! serialises claims; on PostgreSQL a claim locks the row it picks with `FOR UPDATE SKIP LOCKED`, so concurrent
+//! claimers each take a different job instead of queueing behind the same one), and a stale lease never touches a
+//! reclaimed job.
+//!
+//! Claims are fair between uploaders (the opaque `videos.uploader` tag): the job picked is one of the uploader whose
+//! last claim is oldest (`queue_turns`), oldest job first, so one uploader queueing a hundred videos delays another's
+//! by one job per worker at most, not by a hundred. A turn is recorded just after its claim; losing that write (a
+//! crash between the two) costs fairness for one claim, never a job. Leases, backoffs and "due" are computed with the database's clock ([`Engine::NOW`]),
 //! never a machine's own. A lease not renewed in time (its worker died, or lost the database) makes the job claimable
 //! again: that is the sweep. Enqueues, retries and releases are announced on [`Channel::Jobs`].
 //!
@@ -80,6 +85,31 @@ impl<DB: Sql> SqlDb<DB> {
         Ok(ms.map(|ms| Duration::from_millis(u64::try_from(ms).unwrap_or(0))))
     }
 
+    /// Records that the uploader of `video_id` just had a job claimed: its next one waits for everyone else's turn.
+    /// Only fairness depends on it: a failure is logged, not returned (the job is claimed either way).
+    async fn take_turn(&self, video_id: VideoId) {
+        let sql = "INSERT INTO queue_turns (uploader, turn) \
+                   SELECT COALESCE(v.uploader, ''), (SELECT COALESCE(MAX(turn), 0) + 1 FROM queue_turns) \
+                   FROM videos v WHERE v.id = $1 \
+                   ON CONFLICT (uploader) DO UPDATE SET turn = excluded.turn";
+        if let Err(e) = self.rows(sqlx::query(sql).id(video_id)).await {
+            tracing::warn!(video = %video_id, error = %e, "could not record a queue turn");
+        }
+    }
+
+    /// Forgets the turn of `video_id`'s uploader when none of its jobs is left queued or running (the table then only
+    /// holds uploaders with work waiting). Best effort, like [`Self::take_turn`].
+    async fn forget_idle_turn(&self, video_id: VideoId) {
+        let sql = "DELETE FROM queue_turns \
+                   WHERE uploader = (SELECT COALESCE(uploader, '') FROM videos WHERE id = $1) \
+                     AND NOT EXISTS (SELECT 1 FROM jobs JOIN videos v ON v.id = jobs.video_id \
+                                     WHERE COALESCE(v.uploader, '') = queue_turns.uploader \
+                                       AND jobs.state IN ('queued', 'running'))";
+        if let Err(e) = self.rows(sqlx::query(sql).id(video_id)).await {
+            tracing::warn!(video = %video_id, error = %e, "could not forget a queue turn");
+        }
+    }
+
     /// Marks a job that cannot be read as failed, so it is never claimed again.
     async fn set_aside(&self, id: i64, problem: &str) -> Result<(), QueueError> {
         let query = sqlx::query(
@@ -106,16 +136,18 @@ impl<DB: Sql> JobQueue for SqlDb<DB> {
         let uploading = "(SELECT id FROM videos WHERE status = 'uploading')";
         let in_pool = match pool {
             Pool::Any => String::new(),
-            Pool::Live => format!(" AND video_id IN {uploading}"),
-            Pool::Settled => format!(" AND video_id NOT IN {uploading}"),
+            Pool::Live => format!(" AND jobs.video_id IN {uploading}"),
+            Pool::Settled => format!(" AND jobs.video_id NOT IN {uploading}"),
         };
         let sql = format!(
             "UPDATE jobs SET state = 'running', lease_owner = $1, lease_id = $2, \
                lease_expires_at = {now} + {lease}, attempts = attempts + 1 \
-             WHERE id = (SELECT id FROM jobs \
-                         WHERE ((state = 'queued' AND run_at <= {now}) \
-                            OR (state = 'running' AND lease_expires_at <= {now})){in_pool} \
-                         ORDER BY id LIMIT 1{skip_locked}) \
+             WHERE id = (SELECT jobs.id FROM jobs \
+                           LEFT JOIN videos v ON v.id = jobs.video_id \
+                           LEFT JOIN queue_turns t ON t.uploader = COALESCE(v.uploader, '') \
+                         WHERE ((jobs.state = 'queued' AND jobs.run_at <= {now}) \
+                            OR (jobs.state = 'running' AND jobs.lease_expires_at <= {now})){in_pool} \
+                         ORDER BY COALESCE(t.turn, 0), jobs.id LIMIT 1{skip_locked}) \
              RETURNING {JOB_COLUMNS}",
             lease = DB::ms(3),
             skip_locked = DB::SKIP_LOCKED
@@ -130,6 +162,7 @@ impl<DB: Sql> JobQueue for SqlDb<DB> {
                 .and_then(JobRow::into_job);
             match job {
                 Ok(job) => {
+                    self.take_turn(job.video_id).await;
                     tracing::debug!(job = job.id, video = %job.video_id, kind = job.kind.as_str(),
                         attempt = job.attempt, worker, "job claimed");
                     return Ok(Some(job));
@@ -159,6 +192,7 @@ impl<DB: Sql> JobQueue for SqlDb<DB> {
         if !self.changed(query.int(job.id).text(job.lease_id.clone())).await? {
             tracing::warn!(job = job.id, video = %job.video_id, "completed a job whose lease was lost");
         }
+        self.forget_idle_turn(job.video_id).await;
         Ok(())
     }
 
@@ -203,6 +237,7 @@ impl<DB: Sql> JobQueue for SqlDb<DB> {
         } else {
             tracing::warn!(job = job.id, video = %job.video_id, attempt = job.attempt, reason, retryable,
                 "job failed; giving up");
+            self.forget_idle_turn(job.video_id).await;
             Ok(JobOutcome::GaveUp)
         }
     }
@@ -264,6 +299,7 @@ impl<DB: Sql> JobQueue for SqlDb<DB> {
 
     async fn cancel_video(&self, video_id: VideoId) -> Result<(), QueueError> {
         self.rows(sqlx::query("DELETE FROM jobs WHERE video_id = $1").id(video_id)).await.map_err(queue_error)?;
+        self.forget_idle_turn(video_id).await;
         Ok(())
     }
 

@@ -7,7 +7,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use flick_domain::ports::{JobKind, Repo, RepoError};
+use flick_domain::ports::{Budgets, JobKind, OverBudget, Repo, RepoError};
 use flick_domain::video::LAST_VIEW_GRACE;
 use flick_domain::{AccessUpdate, NewVideo, ShareId, Video, VideoId, VideoStatus, VideoUpdate};
 
@@ -16,14 +16,26 @@ use super::{Bind, Channel, Sql, SqlDb, Stamp, Statement, db_error, insert_error,
 
 /// What [`SqlDb::ids_where`] adds to leave tombstones out.
 const LIVE: &str = "deleted_at IS NULL";
+/// How long the per-uploader byte budget remembers a grant.
+const BUDGET_DAY: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+/// How often, at most, a video's `watched_at` is written: the retention policy counts in days.
+const WATCHED_EVERY: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+/// Bytes granted to uploader `$1` since `$2`, bytes of its unfinished resumable uploads, and bytes of the whole
+/// installation (every video, tombstones until purged; and the parts of concatenations, which have no video yet).
+/// Sums are cast: PostgreSQL's SUM of a BIGINT is a NUMERIC.
+const GRANTED_SINCE: &str =
+    "(SELECT CAST(COALESCE(SUM(bytes), 0) AS BIGINT) FROM upload_ledger WHERE uploader = $1 AND at > $2)";
+const UNFINISHED: &str = "(SELECT CAST(COALESCE(SUM(length), 0) AS BIGINT) FROM uploads WHERE uploader = $1)";
+const TOTAL: &str = "((SELECT CAST(COALESCE(SUM(size_bytes), 0) AS BIGINT) FROM videos) \
+     + (SELECT CAST(COALESCE(SUM(length), 0) AS BIGINT) FROM uploads WHERE partial))";
 
 #[async_trait]
 impl<DB: Sql> Repo for SqlDb<DB> {
     async fn create_video(&self, video: &NewVideo) -> Result<(), RepoError> {
         let sql = format!(
-            "INSERT INTO videos (id, share_id, status, original_name, size_bytes, manage_token_hash, created_at, \
-               updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, {now}, {now})",
+            "INSERT INTO videos (id, share_id, status, original_name, size_bytes, manage_token_hash, uploader, \
+               created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, {now}, {now})",
             now = DB::NOW_MS
         );
         let insert = sqlx::query(&sql)
@@ -32,7 +44,8 @@ impl<DB: Sql> Repo for SqlDb<DB> {
             .text(video.status.as_str().to_owned())
             .text(video.original_name.clone())
             .int(to_db(video.size_bytes)?)
-            .text(video.manage_token_hash.clone());
+            .text(video.manage_token_hash.clone())
+            .text(video.uploader.clone());
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         // On any error the transaction is dropped, hence rolled back: no video without its job, no job (and no
         // notification) without its video; a duplicate id leaves the existing video's jobs alone. An `uploading`
@@ -192,6 +205,86 @@ impl<DB: Sql> Repo for SqlDb<DB> {
                 at.map(|at| (id, at)).ok_or_else(|| RepoError::Corrupt(format!("video {id}: deleted_at is {stamp:?}")))
             })
             .collect()
+    }
+
+    async fn reserve_bytes(
+        &self,
+        uploader: &str,
+        bytes: u64,
+        unfinished: bool,
+        budgets: &Budgets,
+        now: DateTime<Utc>,
+    ) -> Result<Result<(), OverBudget>, RepoError> {
+        let limit = |n: u64| to_db(n);
+        let (day, open, total) =
+            (limit(budgets.uploader_per_day)?, limit(budgets.uploader_unfinished)?, limit(budgets.total)?);
+        let open = if unfinished { open } else { 0 };
+        let since = to_ms(now - BUDGET_DAY);
+        // One statement: the sums and the grant see the same rows (concurrent grants on PostgreSQL may each pass;
+        // the per-address concurrency limit bounds that slack).
+        let sql = format!(
+            "INSERT INTO upload_ledger (uploader, at, bytes) \
+             SELECT $1, $3, $4 \
+             WHERE ($5 = 0 OR {GRANTED_SINCE} + $4 <= $5) \
+               AND ($6 = 0 OR {UNFINISHED} + $4 <= $6) \
+               AND ($7 = 0 OR {TOTAL} + $4 <= $7) \
+             RETURNING bytes"
+        );
+        let bytes = to_db(bytes)?;
+        let query = sqlx::query(&sql)
+            .text(uploader.to_owned())
+            .stamp(since)
+            .stamp(to_ms(now))
+            .int(bytes)
+            .int(day)
+            .int(open)
+            .int(total);
+        if !self.rows(query).await.map_err(db_error)?.is_empty() {
+            return Ok(Ok(()));
+        }
+        // Refused: which budget? The installation's first (it is everyone's), then the unfinished uploads'.
+        let sql = format!("SELECT {GRANTED_SINCE}, {UNFINISHED}, {TOTAL}");
+        let rows = self.rows(sqlx::query(&sql).text(uploader.to_owned()).stamp(since)).await.map_err(db_error)?;
+        let row = rows.first().ok_or_else(|| RepoError::Unavailable("no answer to the usage query".into()))?;
+        let used = |i| DB::int_at(row, i).map(Option::unwrap_or_default).map_err(db_error);
+        let over = |used: i64, limit: i64| limit > 0 && used.saturating_add(bytes) > limit;
+        Ok(Err(if over(used(2)?, total) {
+            OverBudget::Total
+        } else if over(used(1)?, open) {
+            OverBudget::Unfinished
+        } else {
+            OverBudget::Day
+        }))
+    }
+
+    async fn prune_grants(&self, before: DateTime<Utc>) -> Result<u64, RepoError> {
+        let query = sqlx::query("DELETE FROM upload_ledger WHERE at < $1 RETURNING bytes").stamp(to_ms(before));
+        Ok(self.rows(query).await.map_err(db_error)?.len() as u64)
+    }
+
+    async fn touch_watched(&self, id: VideoId, now: DateTime<Utc>) -> Result<(), RepoError> {
+        let query = sqlx::query(
+            "UPDATE videos SET watched_at = $1 WHERE id = $2 AND (watched_at IS NULL OR watched_at < $3) RETURNING id",
+        );
+        self.rows(query.stamp(to_ms(now)).id(id).stamp(to_ms(now - WATCHED_EVERY))).await.map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn mark_unwatched(&self, before: DateTime<Utc>, now: DateTime<Utc>) -> Result<Vec<VideoId>, RepoError> {
+        let sql = format!(
+            "UPDATE videos SET deleted_at = $1, updated_at = {greatest}(updated_at, {now}) \
+             WHERE deleted_at IS NULL AND status IN ('ready', 'error') \
+               AND COALESCE(watched_at, created_at) < $2 \
+             RETURNING id",
+            greatest = DB::GREATEST,
+            now = DB::NOW_MS
+        );
+        let sql = DB::announcing(&self.parts, &sql, Channel::Uploads);
+        let ended = self.ids(sqlx::query(&sql).stamp(to_ms(now)).stamp(to_ms(before))).await?;
+        if !ended.is_empty() {
+            self.wakers.uploads_changed();
+        }
+        Ok(ended)
     }
 
     async fn secret(&self, name: &str, fresh: &[u8]) -> Result<Vec<u8>, RepoError> {

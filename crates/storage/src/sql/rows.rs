@@ -16,7 +16,7 @@ pub(crate) const VIDEO_COLUMNS: &str = "id, original_name, size_bytes, status, p
 
 /// The columns of `uploads` that [`UploadRow`] reads.
 pub(crate) const UPLOAD_COLUMNS: &str = "id, length, upload_offset, index_offset, partial, file_name, metadata, \
-     manage_token_hash, created_at, expires_at";
+     manage_token_hash, created_at, expires_at, uploader";
 
 /// The columns of a claimed job that [`JobRow`] reads (`attempts` is an `INTEGER` on PostgreSQL: read as 64 bits on
 /// both).
@@ -118,6 +118,7 @@ pub struct UploadRow<T> {
     manage_token_hash: String,
     created_at: T,
     expires_at: T,
+    uploader: Option<String>,
 }
 
 impl<T: Stamp> UploadRow<T> {
@@ -137,6 +138,7 @@ impl<T: Stamp> UploadRow<T> {
             manage_token_hash: self.manage_token_hash,
             created_at: time("created_at", &self.created_at)?,
             expires_at: time("expires_at", &self.expires_at)?,
+            uploader: self.uploader,
         })
     }
 }

@@ -13,7 +13,8 @@ use super::{Bind, Channel, Sql, SqlDb, db_error, insert_error, to_db};
 #[async_trait]
 impl<DB: Sql> UploadRepo for SqlDb<DB> {
     async fn create_upload(&self, upload: &UploadRecord) -> Result<(), RepoError> {
-        let sql = format!("INSERT INTO uploads ({UPLOAD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)");
+        let sql =
+            format!("INSERT INTO uploads ({UPLOAD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)");
         let query = sqlx::query(&sql)
             .id(upload.id)
             .int(to_db(upload.length)?)
@@ -24,7 +25,8 @@ impl<DB: Sql> UploadRepo for SqlDb<DB> {
             .text(upload.metadata.clone())
             .text(upload.manage_token_hash.clone())
             .stamp(upload.created_at)
-            .stamp(upload.expires_at);
+            .stamp(upload.expires_at)
+            .text(upload.uploader.clone());
         self.rows(query).await.map_err(insert_error)?;
         Ok(())
     }
