@@ -49,8 +49,8 @@ deps:
 fixtures:
 	@bash scripts/fixtures.sh
 
-## bench: time-to-stream (after and during the upload), ingest, serving and a Chromium viewer, each beside its
-## reference (long); writes target/bench/report.md
+## bench: time-to-stream (after and during the upload), ingest, serving, a Chromium viewer and a load test (viewers,
+## re-encodes and an attacker at once), each beside its reference (long); writes target/bench/report.md
 bench: deps build
 	@bash bench/install-tools.sh
 	@bash bench/inputs.sh full

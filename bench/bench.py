@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Flick's benchmark: time-to-stream (after the upload, and while it is still running), ingest, serving and a viewer
-in Chromium, each beside a reference measured in the same run.
+"""Flick's benchmark: time-to-stream (after the upload, and while it is still running), ingest, serving, a viewer
+in Chromium, and a load test (viewers, re-encodes and an attacker at once), each beside a reference or idle figure
+measured in the same run.
 
     python3 bench/bench.py          # the full run (`make bench`): inputs from bench/inputs.sh full
     python3 bench/bench.py --smoke  # one short input, one run, one upload paced at 20 Mbit/s (`make bench-smoke`)
@@ -15,7 +16,11 @@ Writes target/bench/report.md, report.json and ttfp.svg (the smoke run: target/b
     BENCH_LIVE_LARGE_RATES=50,100  the same for the ~1 GB file, one run each (BENCH_LIVE_RUNS_LARGE=1); add 20 for
                               the 7-minute upload at 20 Mbit/s
     BENCH_VIEWER_FACTOR=1.5   the Chromium viewer's upload runs at this multiple of the video's own bitrate
-    BENCH_ONLY=ttfp,scaling,ingest,serving,gate,api,live,viewer   a subset of sections
+    BENCH_LOAD_VIEWERS=200    the load section's concurrent viewers (segments at playback pace)
+    BENCH_LOAD_UPLINK=50      the load section's honest uploader's uplink (Mbit/s), idle and under load
+    BENCH_ONLY=ttfp,scaling,ingest,serving,gate,api,live,viewer,load   a subset of sections; `load` (about 2.5 minutes,
+                              needs wrk) is issue 14's test: Flick behind a trusted proxy, idle then under 200 viewers,
+                              2 re-encodes and an attacker from one IPv6 /64 (bench/flickbench/load.py)
     FLICK_BIN=target/release/flick
 Exits non-zero when the harness itself fails (a video never plays, a tool is missing); missed targets are
 reported, not errors: machines are shared and noisy, and CI must not turn timing into flaky failures.
@@ -33,14 +38,14 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from flickbench import gate, ingest, live, report, serving, viewer
+from flickbench import gate, ingest, live, load, report, serving, viewer
 from flickbench.machine import git_describe, load_average, machine
 from flickbench.reference import probe_duration, reference_command, run_reference
 from flickbench.server import Flick
-from flickbench.stream import measure_flick, video_status, wait_ready
+from flickbench.stream import measure_flick, video_status, wait_encoding, wait_ready
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("ttfp", "scaling", "ingest", "serving", "gate", "api", "live", "viewer")
+SECTIONS = ("ttfp", "scaling", "ingest", "serving", "gate", "api", "live", "viewer", "load")
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,8 @@ class Settings:
     live_large_rates: tuple[float, ...]
     live_runs_large: int
     viewer_factor: float
+    load_viewers: int
+    load_uplink: float
     sections: tuple[str, ...]
     flick_bin: Path
     out: Path
@@ -118,6 +125,8 @@ class Settings:
             live_large_rates=_rates(env("BENCH_LIVE_LARGE_RATES", "50,100")),
             live_runs_large=int(env("BENCH_LIVE_RUNS_LARGE", "1")),
             viewer_factor=float(env("BENCH_VIEWER_FACTOR", "1.5")),
+            load_viewers=int(env("BENCH_LOAD_VIEWERS", "200")),
+            load_uplink=float(env("BENCH_LOAD_UPLINK", "50")),
             # The smoke run keeps to what a CI machine has after `make deps`: no wrk, nginx, Chromium or 1 GB files.
             sections=tuple(s for s in only if not smoke or s in ("ttfp", "ingest", "gate", "live")),
             flick_bin=Path(env("FLICK_BIN", str(ROOT / "target/release/flick"))),
@@ -300,7 +309,7 @@ def section_api(s: Settings, status_input: Input, encode_input: Input) -> dict:
         path = f"/api/video/{video['id']}"
         idle = serving.latency_samples(flick, path, s.api_seconds, every=s.poll)
         encodes = [flick.upload(s.path(encode_input))[0] for _ in range(2)]
-        _wait_encoding(flick, [e["id"] for e in encodes])
+        wait_encoding(flick, [e["id"] for e in encodes])
         loaded = serving.latency_samples(flick, path, s.api_seconds, every=s.poll)
         still = all(video_status(flick, e["id"]) == "processing" for e in encodes)
         result = {"input": encode_input.label, "idle": serving.summary(idle), "loaded": serving.summary(loaded),
@@ -308,16 +317,6 @@ def section_api(s: Settings, status_input: Input, encode_input: Input) -> dict:
     say(f"api: idle p99 {result['idle']['p99_ms']:.1f} ms, under 2 encodes p99 {result['loaded']['p99_ms']:.1f} ms"
         f" (encodes still running at the end: {still})")
     return result
-
-
-def _wait_encoding(flick: Flick, ids: list[str]) -> None:
-    """Until both videos report progress: both workers' ffmpeg are encoding, not just starting."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if all(flick.get_json(f"/api/video/{i}").get("progress", 0) > 0 for i in ids):
-            return
-        time.sleep(0.1)
-    raise RuntimeError("the two re-encodes did not start within 60 s")
 
 
 def section_live(s: Settings, inputs: list[Input]) -> list[dict]:
@@ -370,12 +369,22 @@ def section_viewer(s: Settings, inputs: list[Input]) -> list[dict]:
     return entries
 
 
+def section_load(s: Settings, clip: Input, encodes: list[Input], slow: Input) -> dict:
+    """Issue 14's load test, one Flick behind a trusted proxy: the honest uploader idle, then the same upload while
+    viewers watch at playback pace, two re-encodes run and an attacker floods uploads from one IPv6 /64."""
+    path = s.path(clip)
+    return load.measure(s.flick_bin, s.scratch, s.log("load"), path, [s.path(e) for e in encodes], s.path(slow),
+                        probe_duration(path), s.load_uplink, s.load_viewers, s.poll, say)
+
+
 # --- main -------------------------------------------------------------------------------------------
 
 def check_tools(s: Settings) -> None:
     needed = ["ffmpeg", "ffprobe", "dd"]
     if "serving" in s.sections:
         needed += ["wrk", serving.NGINX]
+    if "load" in s.sections:
+        needed += ["wrk"]
     missing = [t for t in needed if shutil.which(t) is None]
     if missing:
         sys.exit(f"missing tools: {', '.join(missing)} (bench/install-tools.sh installs them)")
@@ -423,10 +432,15 @@ def run_sections(s: Settings) -> dict:
     if "viewer" in s.sections:
         say(f"viewer: Chromium on the share page, upload at {s.viewer_factor:g}x the bitrate")
         results["viewer"] = section_viewer(s, VIEWER_INPUTS)
+    if "load" in s.sections:
+        say(f"load: {s.load_viewers} viewers, 2 re-encodes and an attacker from one /64, honest uploads at "
+            f"{s.load_uplink:g} Mbit/s idle and under load")
+        results["load"] = section_load(s, H264_60S, [HEVC_60S, VP9_60S], VP9_60S)
     if s.smoke:
         for section, measure in (("4 Serving", "segment req/s vs nginx; API p99 under encodes"),
                                  ("5 Scaling", "TTFP at 50 MB, 250 MB, 1 GB"),
-                                 ("7 Viewer", "Chromium on the share page during the upload")):
+                                 ("7 Viewer", "Chromium on the share page during the upload"),
+                                 ("8 Load", "200 viewers, 2 re-encodes and an attacker beside an honest upload")):
             results["skipped"].append((section, measure, "smoke run"))
     return results
 
@@ -450,7 +464,7 @@ def main() -> int:
         results = run_sections(s)
     finally:
         shutil.rmtree(s.scratch, ignore_errors=True)
-    meta.update(load_end=load_average(), elapsed_minutes=(time.monotonic() - t0) / 60)
+    meta.update(load_end=load_average(), elapsed_minutes=(time.monotonic() - t0) / 60, has_load="load" in results)
     rows = report.build_rows(results)
     s.reports.mkdir(parents=True, exist_ok=True)
     (s.reports / "report.md").write_text(report.markdown(rows, meta))

@@ -25,6 +25,7 @@ class LiveResult:
     first_playable: float  # upload start -> a player has the playlists, init and first segment (over HTTP)
     endlist: float  # the last PATCH's 204 -> the media playlist has #EXT-X-ENDLIST
     ready: float  # the last PATCH's 204 -> status "ready"
+    video_id: str = ""
 
     @property
     def before_end(self) -> bool:
@@ -32,10 +33,13 @@ class LiveResult:
         return self.first_playable < self.upload
 
 
-def while_uploading(flick: Flick, path: Path, rate_mbit: float, poll: float, duration: float) -> LiveResult:
-    """Uploads `path` at `rate_mbit` in a thread and polls, from the upload's start, for what a player needs."""
+def while_uploading(flick: Flick, path: Path, rate_mbit: float, poll: float, duration: float,
+                    extra_headers: dict[str, str] | None = None) -> LiveResult:
+    """Uploads `path` at `rate_mbit` in a thread and polls, from the upload's start, for what a player needs.
+    `extra_headers` go on the upload's requests (e.g. the X-Forwarded-For of a client behind a proxy)."""
     up = tus.Upload(size=path.stat().st_size)
-    thread = threading.Thread(target=_upload_quietly, args=(flick, path, tus.mbit(rate_mbit), up), daemon=True)
+    thread = threading.Thread(target=_upload_quietly, args=(flick, path, tus.mbit(rate_mbit), up, extra_headers),
+                              daemon=True)
     thread.start()
     up.created_event.wait(timeout=60)
     _raise_if_failed(up, path)
@@ -78,13 +82,14 @@ def _after_last_byte(flick: Flick, up: tus.Upload, rate_mbit: float | None, firs
     endlist = poll_until(lambda: ended(flick, vid), up.finished, poll, limit, f"{vid} ENDLIST")
     ready = poll_until(lambda: video_status(flick, vid) == "ready", up.finished, poll, limit, f"{vid} ready")
     return LiveResult(rate_mbit=rate_mbit, index_first=up.index_offset is not None, upload=up.seconds,
-                      first_playable=first, endlist=endlist, ready=ready)
+                      first_playable=first, endlist=endlist, ready=ready, video_id=vid)
 
 
-def _upload_quietly(flick: Flick, path: Path, rate: float, up: tus.Upload) -> None:
+def _upload_quietly(flick: Flick, path: Path, rate: float, up: tus.Upload,
+                    extra_headers: dict[str, str] | None = None) -> None:
     """The upload thread: its failure is recorded in `up` and raised by the watching thread."""
     try:
-        tus.upload(flick, path, rate=rate, state=up)
+        tus.upload(flick, path, rate=rate, state=up, extra_headers=extra_headers)
     except BaseException:  # noqa: BLE001 (recorded in up.error)
         pass
 

@@ -31,6 +31,10 @@ ENDLIST_COPY_MAX = 1.0
 VIEWER_REENCODE_STALL_MAX = 0.5
 # Privacy (issue 12): a password adds less than this to each request after the unlock.
 GATE_ADDED_MAX_MS = 1.0
+# Load (issue 14): the honest upload's first playable under load at most this multiple of its idle figure, and the
+# server's resident memory at most this at its peak.
+LOAD_TTFP_RATIO_MAX = 2.0
+LOAD_RSS_MAX = 1 << 30
 
 
 @dataclass
@@ -260,6 +264,99 @@ def viewer_rows(entry: dict) -> list[Row]:
         verdict(ok, all(r["ended"] for r in runs), first is not None))]
 
 
+def load_rows(ld: dict) -> list[Row]:
+    """Issue 14's load test: each figure under load beside the same figure idle, in the same run."""
+    v, at, st, lim = ld["viewers"], ld["attacker"], ld["stored"], ld["limits"]
+    idle, loaded = ld["idle"], ld["load"]
+    knobs = ", ".join(f"{k.split('.', 1)[1]} {_amount(n)}" for k, n in ld.get("knobs", {}).items())
+    everything = (f"{v['viewers']} viewers, 2 re-encodes, attacker from one /64" + (f"; set: {knobs}" if knobs else
+                  "; none of the optional budgets in this build"))
+    rows = []
+    errors = f"{v['errors']} errors" + (f" ({', '.join(f'{k}: {n}' for k, n in v['error_kinds'].items())})"
+                                        if v["errors"] else "")
+    stalls = f"{v['stalls']} stalls" + (f" in {v['stalled_viewers']} viewers, longest {secs(v['stall_max_s'])}"
+                                        if v["stalls"] else "")
+    rows.append(Row(
+        "8 Load", f"{v['viewers']} viewers at playback pace: segment in hand before due ({START_NOTE})",
+        f"{ld['input']} (fMP4 from the original), {v['segments_per_viewer']} segments each",
+        f"{errors}, {stalls}; {v['segments']} segments, {v['bytes'] / MB:.0f} MB; {v['finished']}/{v['viewers']} "
+        f"to the end; start p50 {secs(v['startup_p50_s'])}",
+        f"client's own wake-up lag p99 {v['client_lag_p99_ms']:.0f} ms, max {v['client_lag_max_ms']:.0f} ms",
+        "—", "0 errors, 0 stalls",
+        verdict(v["errors"] == 0, v["stalls"] == 0, v["finished"] == v["viewers"])))
+    ia, la = idle["api"], loaded["api"]
+    api_errors = f", {la['errors']} errors" if la["errors"] else ""
+    rows.append(Row(
+        "8 Load", f"GET /api/video/{{id}} under load, {ld['api_rate']} ({la['requests']} requests)", everything,
+        f"p99 {la['p99_ms']:.1f} ms (p50 {la['p50_ms']:.1f}){api_errors}",
+        f"idle p99 {ia['p99_ms']:.1f} ms (p50 {ia['p50_ms']:.1f})",
+        f"{la['p99_ms'] / max(ia['p99_ms'], 1e-6):.1f}x idle",
+        f"< {API_P99_MAX_MS:g} ms", verdict(la["p99_ms"] < API_P99_MAX_MS, la["errors"] == 0)))
+    ih, lh = idle["honest"], loaded["honest"]
+    ratio = lh["first_playable"] / ih["first_playable"]
+    rows.append(Row(
+        "8 Load", f"honest upload start → first playable at {ld['uplink_mbit']:g} Mbit/s (tus, index first)",
+        ld["input"], f"{secs(lh['first_playable'])} under load (upload {secs(lh['upload'])}; status ready "
+        f"{secs(lh['ready'])} after its last byte)",
+        f"idle {secs(ih['first_playable'])} (upload {secs(ih['upload'])}; ready {secs(ih['ready'])} after it)",
+        f"{ratio:.2f}x idle", f"≤ {LOAD_TTFP_RATIO_MAX:g}x idle", verdict(ratio <= LOAD_TTFP_RATIO_MAX)))
+    kinds = "; ".join(f"{k}: " + ", ".join(f"{n} {o}" for o, n in sorted(c.items())) for k, c in at["by_kind"].items())
+    per_hour = lim.get("max_per_ip_per_hour", 0)
+    at_once = lim.get("max_concurrent_per_ip", 0)
+    within = (per_hour == 0 or at["accepted_uploads"] <= per_hour) and (at_once == 0 or at["held_max"] <= at_once)
+    rows.append(Row(
+        "8 Load", f"attacker through the proxy, a new IPv6 /128 of one /64 per request, {ATTACK_NOTE}",
+        f"{at['attempts']} requests",
+        f"{at['accepted_uploads']} uploads accepted ({at['accepted_small']} small re-encodes, {at['accepted_tus']} "
+        f"tus), at most {at['held_max']} slow bodies admitted at once; {at['refused']} refused 429/507; "
+        f"{at['server_errors']} 5xx, {at['errors']} resets/timeouts. {kinds}",
+        f"limits per /64: {at_once} at once, {per_hour} new uploads an hour", "—",
+        "excess refused (429/507), within the per-address limits, no 5xx",
+        verdict(within, at["refused"] > 0, at["server_errors"] == 0, at["errors"] == 0)))
+    problems = []
+    if st["unknown_count"]:
+        problems.append(f"{st['unknown_count']} records no client was told of ({', '.join(st['unknown_records'][:3])})")
+    if st["missing_count"]:
+        problems.append(f"{st['missing_count']} accepted uploads missing")
+    if st["stuck_count"]:
+        problems.append(f"{st['stuck_count']} plain uploads stuck 'uploading'")
+    if st["records_after_delete"]:
+        problems.append(f"{st['records_after_delete']} records left after deleting every accepted video")
+    if st["orphan_count"]:
+        problems.append(f"{st['orphan_count']} files left after deleting every accepted video "
+                        f"({', '.join(st['orphans'][:3])})")
+    statuses = ", ".join(f"{n} {s}" for s, n in sorted(st["statuses"].items()))
+    deletes = ", ".join(f"{n}x {s}" for s, n in sorted(st["delete_answers"].items()))
+    rows.append(Row(
+        "8 Load", "after the load: records against the 2xx answers clients got; then every accepted video deleted "
+        "by its owner and the data dir checked empty", f"{st['listed']} records ({statuses}), "
+        f"{st['files_before_delete']} files",
+        "; ".join(problems) or f"nothing half-stored: every record accepted by a 2xx; no file left after the deletes "
+        f"({deletes})", f"{st['expected']} uploads accepted and not deleted", "—", "nothing half-stored",
+        verdict(st["ok"])))
+    peak, idle_peak = loaded["rss_peak"], idle["rss_peak"]
+    rows.append(Row(
+        "8 Load", "server RSS peak (VmRSS every 200 ms)", everything,
+        f"{peak / 2**20:.0f} MiB (VmHWM {loaded['rss_hwm'] / 2**20:.0f} MiB)", f"idle {idle_peak / 2**20:.0f} MiB",
+        f"{peak / max(idle_peak, 1):.1f}x idle", f"< {LOAD_RSS_MAX / 2**20:.0f} MiB", verdict(peak < LOAD_RSS_MAX)))
+    through, done = loaded["encodes_through_honest_upload"], loaded["encodes_done_after"]
+    start, end = loaded["honest_start"], loaded["honest_start"] + lh["upload"]
+    done_text = ", ".join("still running at the end" if d is None else f"ready at {d:.0f} s" for d in done)
+    rows.append(Row(
+        "8 Load", "the 2 honest re-encodes (from the load's start, status polled every 0.5 s)",
+        " + ".join(ld["encodes"]), f"{done_text}; both encoding through the honest upload ({start:.0f}–{end:.0f} s): "
+        f"{'yes' if through else 'NO'}", "—", "—", "running through the honest upload", verdict(through)))
+    return rows
+
+
+START_NOTE = "due 2 s after the viewer's start + the durations before it"
+ATTACK_NOTE = "slow tus PATCHes, slow POST bodies and small uploads needing a 5-minute re-encode"
+
+
+def _amount(n: int) -> str:
+    return f"{n / 2**30:g} GiB" if n >= 2**30 else f"{n:g}"
+
+
 def skipped_row(section: str, measure: str, why: str) -> Row:
     return Row(section, measure, "—", f"skipped ({why})", "—", "—", "—", "n/a")
 
@@ -285,6 +382,8 @@ def build_rows(results: dict) -> list[Row]:
         rows += live_rows(entry)
     for entry in results.get("viewer", []):
         rows += viewer_rows(entry)
+    if "load" in results:
+        rows += load_rows(results["load"])
     for section, measure, why in results.get("skipped", []):
         rows.append(skipped_row(section, measure, why))
     return rows
@@ -335,6 +434,16 @@ def markdown(rows: list[Row], meta: dict) -> str:
         "records how much was buffered past the playhead: with data buffered it is the browser's own (software "
         "decoding on a busy CPU), with nothing buffered the stream was late.",
         "",
+        *(["Load (8): one Flick with `server.trusted_proxies: 127.0.0.1`; every client sends X-Forwarded-For (honest "
+           "ones distinct IPv4s, the attacker a new /128 of 2001:db8:dead:beef::/64 per request). Idle, then under "
+           "load in the same process: viewers (an asyncio client in its own process: master and media playlists, "
+           "init, then segment i asked for 4 s before it is due, due 2 s after the viewer's start + the durations "
+           "before it; a segment in hand after that is a stall and shifts what follows), two re-encodes, the "
+           "attacker, and the honest tus upload at the same uplink as idle. The status API is polled by wrk at a "
+           "steady rate (a `delay()` between requests) idle and under load. Half-stored: after the load, the admin "
+           "listing against the 2xx answers clients got; then every accepted video is deleted with its owner's "
+           "token, and raw/, hls/, thumbs/, tmp/ and work/ must be left without a file.", ""]
+          if meta.get("has_load") else []),
     ]
     return "\n".join(lines)
 

@@ -111,8 +111,9 @@ class Flick:
             raise RuntimeError(f"GET {path}: {status} {body[:200]!r}")
         return json.loads(body)
 
-    def upload(self, path: Path, method: str = "POST") -> tuple[dict, float, float]:
-        """Streams `path` as a raw body to /api/upload.
+    def upload(self, path: Path, method: str = "POST",
+               extra_headers: dict[str, str] | None = None) -> tuple[dict, float, float]:
+        """Streams `path` as a raw body to /api/upload (with `extra_headers`, e.g. a proxy's X-Forwarded-For).
 
         Returns (response json, monotonic time the response arrived, seconds the upload took)."""
         size = path.stat().st_size
@@ -120,7 +121,8 @@ class Flick:
         with open(path, "rb") as f:
             status, _, body = self.request(
                 method, f"/api/upload?filename={path.name}", body=f,
-                headers={"Content-Length": str(size), "Content-Type": "application/octet-stream"},
+                headers={"Content-Length": str(size), "Content-Type": "application/octet-stream",
+                         **(extra_headers or {})},
                 timeout=600,
             )
         done = time.monotonic()

@@ -30,6 +30,8 @@ class WrkResult:
     rps: float
     p99_ms: float
     errors: int
+    p50_ms: float = 0.0
+    requests: int = 0
 
 
 def free_port() -> int:
@@ -90,11 +92,14 @@ def parse_wrk(out: str) -> WrkResult:
     if not rps:
         raise RuntimeError(f"unexpected wrk output:\n{out}")
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", out)
+    p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)\b", out)
+    done = re.search(r"(\d+) requests in", out)
     scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
     errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses:\s+(\d+)", out))
     errors += sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
     return WrkResult(rps=float(rps.group(1)), p99_ms=float(p99.group(1)) * scale[p99.group(2)] if p99 else 0.0,
-                     errors=errors)
+                     errors=errors, p50_ms=float(p50.group(1)) * scale[p50.group(2)] if p50 else 0.0,
+                     requests=int(done.group(1)) if done else 0)
 
 
 NGINX_CONF = """\

@@ -97,3 +97,13 @@ def measure_flick(flick: Flick, path, duration: float, poll: float) -> FlickResu
 
 def wait_ready(flick: Flick, video_id: str, limit: float) -> None:
     poll_until(lambda: video_status(flick, video_id) == "ready", time.monotonic(), 0.1, limit, f"{video_id} ready")
+
+
+def wait_encoding(flick: Flick, ids: list[str], limit: float = 60) -> None:
+    """Until every video reports progress: the workers' ffmpeg are encoding, not just starting."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if all(flick.get_json(f"/api/video/{i}").get("progress", 0) > 0 for i in ids):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"the re-encodes of {ids} did not start within {limit:.0f} s")

@@ -134,9 +134,11 @@ def _paced(data: bytes, bucket: TokenBucket | None) -> Iterator[bytes]:
 
 
 def upload(flick: Flick, path: Path, rate: float | None = None, index_first: bool = True,
-           state: Upload | None = None, on_created: Callable[[Upload], None] | None = None) -> Upload:
+           state: Upload | None = None, on_created: Callable[[Upload], None] | None = None,
+           extra_headers: dict[str, str] | None = None) -> Upload:
     """Uploads `path` through /api/uploads; `rate` in bytes per second (None: as fast as loopback goes).
-    `state` (optional) is filled in as the upload runs, so another thread can watch the video meanwhile."""
+    `state` (optional) is filled in as the upload runs, so another thread can watch the video meanwhile.
+    `extra_headers` go on every request (e.g. the X-Forwarded-For a trusted proxy adds)."""
     size = path.stat().st_size
     index_offset = None
     if index_first:
@@ -146,7 +148,7 @@ def upload(flick: Flick, path: Path, rate: float | None = None, index_first: boo
     up.size, up.index_offset = size, index_offset
     bucket = TokenBucket(rate) if rate else None
     headers = {"Tus-Resumable": "1.0.0", "Upload-Length": str(size), "Content-Length": "0",
-               "Upload-Metadata": "filename " + base64.b64encode(path.name.encode()).decode()}
+               "Upload-Metadata": "filename " + base64.b64encode(path.name.encode()).decode(), **(extra_headers or {})}
     if index_offset is not None:
         headers["Flick-Index-Offset"] = str(index_offset)
     try:
@@ -162,7 +164,7 @@ def upload(flick: Flick, path: Path, rate: float | None = None, index_first: boo
         up.created_event.set()
         if on_created:
             on_created(up)
-        _send(flick, path, _path_of(answer["location"]), up, bucket)
+        _send(flick, path, _path_of(answer["location"]), up, bucket, extra_headers or {})
         up.finished = time.monotonic()
     except BaseException as e:
         up.error = e
@@ -171,7 +173,8 @@ def upload(flick: Flick, path: Path, rate: float | None = None, index_first: boo
     return up
 
 
-def _send(flick: Flick, path: Path, location: str, up: Upload, bucket: TokenBucket | None) -> None:
+def _send(flick: Flick, path: Path, location: str, up: Upload, bucket: TokenBucket | None,
+          extra_headers: dict[str, str]) -> None:
     """PATCHes of `TUS_CHUNK` over one kept-alive connection, in transmission order."""
     ranges = list(transmission_order(path, up.index_offset))
     c = flick.conn(timeout=600)
@@ -182,7 +185,8 @@ def _send(flick: Flick, path: Path, location: str, up: Upload, bucket: TokenBuck
                 chunk = _read_transmission(f, ranges, offset, min(TUS_CHUNK, up.size - offset))
                 c.request("PATCH", location, body=_paced(chunk, bucket), headers={
                     "Tus-Resumable": "1.0.0", "Upload-Offset": str(offset),
-                    "Content-Type": "application/offset+octet-stream", "Content-Length": str(len(chunk))})
+                    "Content-Type": "application/offset+octet-stream", "Content-Length": str(len(chunk)),
+                    **extra_headers})
                 r = c.getresponse()
                 r.read()
                 if r.status != 204:
