@@ -93,7 +93,7 @@ async fn dropped_or_timed_out_runs_leave_no_ffmpeg_behind() {
     let started = Instant::now();
     let err = run_hls(&t, &run, None, |_| {}).await.unwrap_err();
     assert_eq!(err.code(), "too_slow", "{err}");
-    assert!(!err.is_permanent());
+    assert!(err.is_permanent(), "a run out of time is not tried again");
     assert!(started.elapsed() < Duration::from_secs(5));
     let left = ffmpeg_children();
     assert!(left.is_empty(), "ffmpeg left behind after timeout: {left:?}");
