@@ -42,6 +42,8 @@ pub enum StreamError {
 
 /// What has arrived of an original.
 #[derive(Debug, Clone)]
+// Short-lived (one per request), never stored in bulk: boxing the larger variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Arrived {
     /// The upload is still running: these bytes of the file are durable.
     Partly { upload: UploadRecord, received: Received },

@@ -286,6 +286,8 @@ mod tests {
         m.job_finished(JobKind::Process, JobEnd::Ok, Duration::from_millis(400));
         m.job_finished(JobKind::Process, JobEnd::Retry, Duration::from_secs(40));
         m.ffmpeg_failed("too_slow");
+        m.limited("daily_quota_exceeded");
+        m.video_retired();
         m.first_playable(Duration::from_millis(300));
         let text = m.render(None);
 
@@ -299,7 +301,9 @@ mod tests {
         assert!(text.contains("# TYPE flick_job_duration_seconds histogram\n"), "{text}");
         assert_eq!(sample(&text, "flick_job_duration_seconds_count{kind=\"process\"}"), Some(2.0));
         assert_eq!(sample(&text, "flick_job_duration_seconds_bucket{kind=\"process\",le=\"0.5\"}"), Some(1.0));
-        assert_eq!(sample(&text, "flick_ffmpeg_failures_total{code=\"timeout\"}"), Some(1.0));
+        assert_eq!(sample(&text, "flick_ffmpeg_failures_total{code=\"too_slow\"}"), Some(1.0));
+        assert_eq!(sample(&text, "flick_requests_limited_total{code=\"daily_quota_exceeded\"}"), Some(1.0));
+        assert_eq!(sample(&text, "flick_videos_retired_total"), Some(1.0));
         assert_eq!(sample(&text, "flick_time_to_first_playable_seconds_count"), Some(1.0));
         assert_eq!(sample(&text, "flick_time_to_first_playable_seconds_bucket{le=\"0.25\"}"), Some(0.0));
         assert_eq!(sample(&text, "flick_time_to_first_playable_seconds_bucket{le=\"0.5\"}"), Some(1.0));
