@@ -74,6 +74,9 @@ pub enum ApiError {
     DamagedMedia { code: &'static str, message: String },
     #[error("internal error")]
     Internal(String),
+    /// Every database connection a request of its kind may use stayed busy: a moment's overload, not a failure.
+    #[error("the server is busy; please try again in a moment")]
+    Busy,
     /// `/readyz`: a dependency (database, store) does not answer; what failed, without secrets.
     #[error("not ready: {0}")]
     NotReady(String),
@@ -111,6 +114,7 @@ impl ApiError {
             ApiError::DamagedMedia { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             ApiError::NotReady(_) => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
+            ApiError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "server_busy"),
         }
     }
 }
@@ -140,6 +144,9 @@ impl IntoResponse for ApiError {
         }
         if let ApiError::TooManyRequests { retry_after, .. } | ApiError::TooManyAttempts { retry_after } = self {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        }
+        if let ApiError::Busy = self {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(1u64));
         }
         if let ApiError::OverBudget(over @ (OverBudget::Day | OverBudget::Unfinished)) = self {
             // A day's budget frees as its grants age; unfinished bytes as uploads finish or expire.
@@ -191,7 +198,13 @@ impl From<std::io::Error> for ApiError {
 
 impl From<RepoError> for ApiError {
     fn from(e: RepoError) -> Self {
-        ApiError::Internal(e.to_string())
+        match e {
+            RepoError::Busy(detail) => {
+                tracing::warn!(%detail, "database busy: request refused with 503");
+                ApiError::Busy
+            }
+            other => ApiError::Internal(other.to_string()),
+        }
     }
 }
 

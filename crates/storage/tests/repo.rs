@@ -543,8 +543,8 @@ async fn an_upload_write_lock_holds_across_processes() {
     two.close().await;
 }
 
-/// A lock dropped where no runtime runs cannot be unlocked by a query: its connection is closed instead, which ends
-/// the session and releases the lock (as when a process dies).
+/// A lock dropped where no runtime runs is released all the same: the keeper (a task of the runtime) lets it go as
+/// soon as the runtime runs again.
 #[test]
 fn an_upload_write_lock_dropped_outside_a_runtime_is_released() {
     if backend() != Backend::Postgres {
@@ -563,7 +563,6 @@ fn an_upload_write_lock_dropped_outside_a_runtime_is_released() {
     drop(held);
     runtime.block_on(async {
         drop(lock_eventually(&two, id).await);
-        // The lock pool opens a replacement for the closed connection.
         drop(lock_eventually(&one, id).await);
     });
 }

@@ -14,6 +14,9 @@ pub enum RepoError {
     Corrupt(String),
     #[error("a video with this id already exists")]
     Duplicate,
+    /// Every database connection this request may use stayed in use for the whole wait: try again shortly.
+    #[error("the database is busy: {0}")]
+    Busy(String),
 }
 
 /// The byte budgets a new upload must fit in; 0 is no limit.

@@ -8,6 +8,7 @@ mod attacks;
 mod bad_input;
 mod cluster;
 mod crash;
+mod fairness;
 mod formats;
 mod live;
 mod logs;

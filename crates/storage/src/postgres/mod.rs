@@ -46,20 +46,14 @@ const MAX_CONNECTIONS: u32 = 10;
 /// How long a request waits for a free connection before the database is reported unavailable.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Connections kept apart for the upload write locks (`locks.rs`): a lock holds its connection for as long as a
-/// request writes, so drawing them from the main pool would let a few long uploads starve every other query (their
-/// own included). Opened on demand, closed when idle.
-const LOCK_CONNECTIONS: u32 = 32;
-const LOCK_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
-
 /// The listener's first and longest wait before reconnecting after an error.
 const RECONNECT_MIN: Duration = Duration::from_millis(250);
 const RECONNECT_MAX: Duration = Duration::from_secs(30);
 
 /// What a [`PgDb`] has beside its pool.
 pub struct PgParts {
-    /// The sessions holding upload write locks (PostgreSQL advisory locks belong to a session).
-    locks: PgPool,
+    /// The one session holding this process's upload write locks (PostgreSQL advisory locks belong to a session).
+    locks: locks::LockKeeper,
     /// Forwards other processes' notifications to the waiters; aborted on drop.
     listener: JoinHandle<()>,
     /// This instance's name (hex digits), the payload of its notifications.
@@ -108,7 +102,7 @@ impl Engine for Postgres {
     fn close(parts: &PgParts) -> BoxFuture<'_, ()> {
         Box::pin(async {
             parts.listener.abort();
-            parts.locks.close().await;
+            parts.locks.stop();
         })
     }
 }
@@ -138,11 +132,7 @@ impl SqlDb<Postgres> {
             .map_err(OpenError::Connect)?;
         // Migrations take an advisory lock: processes starting together apply them once.
         MIGRATOR.run(&pool).await.map_err(OpenError::Migrate)?;
-        let locks = PgPoolOptions::new()
-            .max_connections(LOCK_CONNECTIONS)
-            .idle_timeout(LOCK_IDLE_TIMEOUT)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_lazy_with(options.clone());
+        let locks = locks::LockKeeper::start(options.clone());
 
         // The listener has a pool of its own (one long-lived connection), so closing the main pool never waits on
         // it; listening before `open` returns means no notification sent after it can be missed.

@@ -28,6 +28,7 @@ use flick_domain::{ShareId, VideoId};
 use futures_util::future::BoxFuture;
 use sqlx::query::Query;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, FromRow, IntoArguments, Pool, Row, Type};
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use self::rows::{JobRow, UploadRow, VideoRow};
 use self::wake::Wakers;
@@ -41,8 +42,12 @@ pub struct SqlDb<DB: Engine> {
     /// Woken by this process's own changes (and, on PostgreSQL, by other processes' notifications).
     pub(crate) wakers: Arc<Wakers>,
     pub(crate) settings: QueueSettings,
-    /// What only this kind of database has (PostgreSQL: its lock sessions and listener).
+    /// What only this kind of database has (PostgreSQL: its lock keeper and listener).
     pub(crate) parts: Arc<DB::Parts>,
+    /// Permits for the queries of uploads in progress ([`UploadRepo`](flick_domain::ports::UploadRepo)): half the
+    /// pool, so that however many uploads write at once, the other half stays free for status, streaming and
+    /// `/readyz`.
+    pub(crate) upload_lane: Arc<Semaphore>,
 }
 
 impl<DB: Engine> Clone for SqlDb<DB> {
@@ -52,6 +57,7 @@ impl<DB: Engine> Clone for SqlDb<DB> {
             wakers: self.wakers.clone(),
             settings: self.settings,
             parts: self.parts.clone(),
+            upload_lane: self.upload_lane.clone(),
         }
     }
 }
@@ -66,7 +72,18 @@ impl<DB: Engine> SqlDb<DB> {
     pub(crate) fn new(pool: Pool<DB>, wakers: Arc<Wakers>, settings: QueueSettings, parts: DB::Parts) -> Self {
         // Zero attempts would mean a job never runs; one is the least.
         let settings = QueueSettings { max_attempts: settings.max_attempts.max(1), ..settings };
-        SqlDb { pool, wakers, settings, parts: Arc::new(parts) }
+        let lane = (pool.options().get_max_connections() / 2).max(1) as usize;
+        SqlDb { pool, wakers, settings, parts: Arc::new(parts), upload_lane: Arc::new(Semaphore::new(lane)) }
+    }
+
+    /// Waits (as long as for a pooled connection) for a place in the upload lane; [`RepoError::Busy`] if none frees.
+    pub(crate) async fn upload_lane(&self) -> Result<SemaphorePermit<'_>, RepoError> {
+        let wait = self.pool.options().get_acquire_timeout();
+        match tokio::time::timeout(wait, self.upload_lane.acquire()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            Ok(Err(_)) => Err(RepoError::Unavailable("the database is closed".into())),
+            Err(_) => Err(RepoError::Busy(format!("no upload lane freed in {wait:?}"))),
+        }
     }
 }
 
@@ -296,6 +313,7 @@ pub(crate) fn db_error(e: sqlx::Error) -> RepoError {
         sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) | sqlx::Error::ColumnNotFound(_) => {
             RepoError::Corrupt(e.to_string())
         }
+        sqlx::Error::PoolTimedOut => RepoError::Busy(e.to_string()),
         other => RepoError::Unavailable(other.to_string()),
     }
 }

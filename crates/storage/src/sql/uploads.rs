@@ -1,4 +1,5 @@
-//! [`UploadRepo`]: the `uploads` table (tus uploads in progress), and the wake-ups of those following them.
+//! [`UploadRepo`]: the `uploads` table (tus uploads in progress), and the wake-ups of those following them. Every
+//! query waits for a place in the upload lane first (`SqlDb::upload_lane`): uploads never hold the whole pool.
 
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ use super::{Bind, Channel, Sql, SqlDb, db_error, insert_error, to_db};
 #[async_trait]
 impl<DB: Sql> UploadRepo for SqlDb<DB> {
     async fn create_upload(&self, upload: &UploadRecord) -> Result<(), RepoError> {
+        let _lane = self.upload_lane().await?;
         let sql =
             format!("INSERT INTO uploads ({UPLOAD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)");
         let query = sqlx::query(&sql)
@@ -32,12 +34,14 @@ impl<DB: Sql> UploadRepo for SqlDb<DB> {
     }
 
     async fn get_upload(&self, id: VideoId) -> Result<Option<UploadRecord>, RepoError> {
+        let _lane = self.upload_lane().await?;
         let sql = format!("SELECT {UPLOAD_COLUMNS} FROM uploads WHERE id = $1");
         let rows = self.rows(sqlx::query(&sql).id(id)).await.map_err(db_error)?;
         rows.first().map(|row| DB::upload_row(row).map_err(db_error)?.into_record()).transpose()
     }
 
     async fn set_upload_offset(&self, id: VideoId, offset: u64, expires_at: DateTime<Utc>) -> Result<bool, RepoError> {
+        let _lane = self.upload_lane().await?;
         let sql = DB::announcing(
             &self.parts,
             "UPDATE uploads SET upload_offset = $1, expires_at = $2 WHERE id = $3 RETURNING id",
@@ -52,6 +56,7 @@ impl<DB: Sql> UploadRepo for SqlDb<DB> {
     }
 
     async fn delete_upload(&self, id: VideoId) -> Result<bool, RepoError> {
+        let _lane = self.upload_lane().await?;
         let sql = DB::announcing(&self.parts, "DELETE FROM uploads WHERE id = $1 RETURNING id", Channel::Uploads);
         let deleted = !self.rows(sqlx::query(&sql).id(id)).await.map_err(db_error)?.is_empty();
         if deleted {
@@ -73,6 +78,7 @@ impl<DB: Sql> UploadRepo for SqlDb<DB> {
     }
 
     async fn upload_exists(&self, id: VideoId) -> Result<bool, RepoError> {
+        let _lane = self.upload_lane().await?;
         let rows = self.rows(sqlx::query("SELECT id FROM uploads WHERE id = $1").id(id)).await.map_err(db_error)?;
         Ok(!rows.is_empty())
     }
