@@ -39,7 +39,7 @@ test-scaled: deps fixtures ui
 	eval "$$s3" && export FLICK_TEST_DATABASE_URL="$$url" && \
 	$(CARGO) test --locked -p flick-storage && \
 	$(CARGO) test --locked -p flick --test e2e -- formats:: access:: bad_input:: crash:: cluster:: scale_out:: \
-		migrate:: metrics:: live:: privacy:: fairness::
+		migrate:: metrics:: live:: privacy:: fairness:: ladder::
 
 ## deps: install ffmpeg on a fresh Debian/Ubuntu machine when it is missing
 deps:

@@ -219,6 +219,23 @@ pub struct ProcessingConfig {
     pub max_duration_seconds: u32,
     /// Longest video accepted when it must be re-encoded (costly: CPU time grows with the length).
     pub max_reencode_duration_seconds: u32,
+    /// Lower renditions added once a video is ready, for viewers on slow links: each one whose height is below the
+    /// video's (and whose bitrate is well below its own) is encoded, at the lowest priority, and listed in the
+    /// master playlist when complete.
+    pub ladder: Vec<Rung>,
+    /// Ladder encodes run at once in this process (0: no ladder is made here). They never take a worker of `workers`
+    /// or `live_workers`, and run at niceness 19, so they never delay anyone's first playable.
+    pub ladder_workers: u32,
+}
+
+/// One rendition of the adaptive ladder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rung {
+    /// Short side of the picture (360: "360p"; portrait video too).
+    pub height: u32,
+    /// Peak video bitrate (VBV cap), kbit/s.
+    pub video_kbps: u32,
 }
 
 impl Default for ProcessingConfig {
@@ -235,6 +252,8 @@ impl Default for ProcessingConfig {
             max_output_height: 1080,
             max_duration_seconds: 3 * 3600,
             max_reencode_duration_seconds: 2 * 3600,
+            ladder: vec![Rung { height: 720, video_kbps: 3000 }, Rung { height: 360, video_kbps: 800 }],
+            ladder_workers: 1,
         }
     }
 }

@@ -60,6 +60,7 @@ pub fn router(state: AppState) -> Router {
     let api = api.merge(tus::routes());
     let media = Router::new()
         .route("/streams/{id}/{file}", get(streams::stream_file))
+        .route("/streams/{id}/{rendition}/{file}", get(streams::stream_rendition_file))
         .route("/thumbnails/{file}", get(streams::thumbnail));
     let pages = Router::new()
         .route("/", get(pages::home))

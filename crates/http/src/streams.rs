@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use chrono::Utc;
-use flick_domain::ports::{BlobKey, ByteRange, ByteStream};
+use flick_domain::ports::{BlobKey, ByteRange, ByteStream, is_rendition_name};
 use flick_domain::{Delivery, Video, VideoStatus};
 use flick_packaging::playlist;
 use flick_stream::{Arrived, cut};
@@ -23,6 +23,9 @@ use serde::Deserialize;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::videos::{Seen, load, original_of};
+
+/// The blob listing a video's lower renditions (written by the ladder workers): master playlist entries.
+const RENDITIONS_FILE: &str = "renditions.m3u8";
 
 /// Segments never change once listed; playlists do while the video grows. Nothing is for shared caches: a video that
 /// is deleted, expires, or gets a password must not go on playing from a proxy or CDN.
@@ -75,13 +78,38 @@ pub async fn stream_file(
     Query(query): Query<HlsQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let kind = classify(&file).ok_or(ApiError::NotFound)?;
-    let Seen { video, owner } = load(&state, &id, &headers).await?;
+    serve(&state, &id, None, &file, &query, &headers).await
+}
+
+/// `GET /streams/{id}/{rendition}/{file}`: a file of a lower rendition of the ladder (`r360/index.m3u8`,
+/// `r360/seg_00000.ts`), behind the same password and view limit as the first rendition.
+pub async fn stream_rendition_file(
+    State(state): State<AppState>,
+    Path((id, rendition, file)): Path<(String, String, String)>,
+    Query(query): Query<HlsQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    if !is_rendition_name(&rendition) {
+        return Err(ApiError::NotFound);
+    }
+    serve(&state, &id, Some(&rendition), &file, &query, &headers).await
+}
+
+async fn serve(
+    state: &AppState,
+    id: &str,
+    rendition: Option<&str>,
+    file: &str,
+    query: &HlsQuery,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let kind = classify(file).ok_or(ApiError::NotFound)?;
+    let Seen { video, owner } = load(state, id, headers).await?;
     if video.status == VideoStatus::Error {
         return Err(ApiError::NotFound);
     }
     let now = Utc::now();
-    state.gate.check_password(&headers, &video, now)?;
+    state.gate.check_password(headers, &video, now)?;
     if kind == HlsFile::Master && !owner {
         // Someone starts watching: the retention policy keeps what is watched. Off the request's path (the write is
         // skipped in SQL when the last one is recent).
@@ -94,16 +122,18 @@ pub async fn stream_file(
     }
     let view = match kind {
         HlsFile::Segment { index, .. } if video.access.max_views.is_some() && !owner => {
-            Some(View::of(&state, &video, &headers, index, now).await?)
+            Some(View::of(state, &video, headers, index, now).await?)
         }
         _ => None,
     };
-    let mut response = match video.delivery {
-        Delivery::Original => serve_cut(&state, &video, kind, &query, &headers).await?,
-        Delivery::Stored => serve_stored(&state, &video, kind, &file, &query, &headers).await?,
+    let mut response = match (rendition, video.delivery) {
+        (Some(rendition), _) => serve_rendition(state, &video, rendition, kind, file, headers).await?,
+        (None, _) if kind == HlsFile::Master => serve_master(state, &video).await?,
+        (None, Delivery::Original) => serve_cut(state, &video, kind, query, headers).await?,
+        (None, Delivery::Stored) => serve_stored(state, &video, kind, file, query, headers).await?,
     };
     if let Some(view) = view {
-        view.finish(&state, &video, &mut response).await;
+        view.finish(state, &video, &mut response).await;
     }
     Ok(response)
 }
@@ -177,7 +207,6 @@ async fn serve_cut(
     let uploading = video.status == VideoStatus::Uploading;
     let arrived_now = async || if uploading { original.arrived().await } else { Ok(Arrived::Whole) };
     match kind {
-        HlsFile::Master => Ok(bytes_response(cut::master_playlist(&package).into(), PLAYLIST, GROWING)),
         HlsFile::Media => {
             let started = Instant::now();
             let hold = hold_for(package.target_duration);
@@ -212,7 +241,43 @@ async fn serve_cut(
             };
             Ok(stream_response(body, total, range, "video/mp4", IMMUTABLE))
         }
-        HlsFile::Segment { fmp4: false, .. } => Err(ApiError::NotFound),
+        HlsFile::Master | HlsFile::Segment { fmp4: false, .. } => Err(ApiError::NotFound),
+    }
+}
+
+/// The master playlist: the first rendition's entry, then those of the lower renditions made so far.
+async fn serve_master(state: &AppState, video: &Video) -> Result<Response, ApiError> {
+    let mut text = match video.delivery {
+        Delivery::Original => {
+            let package = state.packages.get(video.id).await?.ok_or(ApiError::NotFound)?;
+            cut::master_playlist(&package)
+        }
+        Delivery::Stored => {
+            state.store.read_text(&BlobKey::hls_file(video.id, "master.m3u8")?).await?.ok_or(ApiError::NotFound)?
+        }
+    };
+    let ready = video.status == VideoStatus::Ready;
+    if ready && let Some(lower) = state.store.read_text(&BlobKey::hls_file(video.id, RENDITIONS_FILE)?).await? {
+        text.push_str(&lower);
+    }
+    // Lower renditions appear after a video is ready: a player that comes back a minute later sees them.
+    Ok(bytes_response(text.into(), PLAYLIST, if ready { DONE } else { GROWING }))
+}
+
+/// A file of a lower rendition: complete once listed, never growing.
+async fn serve_rendition(
+    state: &AppState,
+    video: &Video,
+    rendition: &str,
+    kind: HlsFile,
+    file: &str,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let key = BlobKey::rendition_file(video.id, rendition, file)?;
+    match kind {
+        HlsFile::Media => serve_blob(state, &key, headers, PLAYLIST, DONE).await,
+        HlsFile::Segment { fmp4: false, .. } => serve_blob(state, &key, headers, "video/mp2t", IMMUTABLE).await,
+        HlsFile::Master | HlsFile::Init | HlsFile::Segment { fmp4: true, .. } => Err(ApiError::NotFound),
     }
 }
 
@@ -229,7 +294,6 @@ async fn serve_stored(
     let growing = video.status != VideoStatus::Ready;
     let playlist_cache = if growing { GROWING } else { DONE };
     match kind {
-        HlsFile::Master => serve_blob(state, &key, headers, PLAYLIST, playlist_cache).await,
         HlsFile::Media => {
             let Some(wanted) = query.next_segment().filter(|_| growing) else {
                 return serve_blob(state, &key, headers, PLAYLIST, playlist_cache).await;
@@ -247,7 +311,7 @@ async fn serve_stored(
             }
         }
         HlsFile::Segment { fmp4: false, .. } => serve_blob(state, &key, headers, "video/mp2t", IMMUTABLE).await,
-        HlsFile::Init | HlsFile::Segment { fmp4: true, .. } => Err(ApiError::NotFound),
+        HlsFile::Master | HlsFile::Init | HlsFile::Segment { fmp4: true, .. } => Err(ApiError::NotFound),
     }
 }
 
@@ -260,13 +324,7 @@ fn hold_for(target_duration: u32) -> Duration {
 
 /// A small blob (a playlist) as text; 404 when absent.
 async fn read_small(state: &AppState, key: &BlobKey) -> Result<String, ApiError> {
-    let blob = state.store.get(key, None).await?.ok_or(ApiError::NotFound)?;
-    let mut bytes = Vec::with_capacity(blob.total_len as usize);
-    let mut body = blob.body;
-    while let Some(chunk) = body.next().await {
-        bytes.extend_from_slice(&chunk?);
-    }
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+    state.store.read_text(key).await?.ok_or(ApiError::NotFound)
 }
 
 /// `GET /thumbnails/{id}.jpg`: behind the video's password, like its stream.

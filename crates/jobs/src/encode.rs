@@ -130,6 +130,9 @@ async fn encode(
         info: info.clone(),
         segment_seconds: ctx.settings.segment_seconds,
         first_segment_seconds: ctx.settings.first_segment_seconds,
+        cuts: None,
+        no_mux_delay: false,
+        keyframes_from_source: false,
         timeout: flick_media::timeout_for(info.duration_seconds),
     };
     let master = flick_packaging::playlist::render_master(&flick_media::variant_for(&info, &plan));
@@ -205,7 +208,11 @@ async fn encode(
     };
     ctx.repo.update_video(id, &done).await?;
     tracing::info!(ms = started.elapsed().as_millis() as u64, "ready");
-    // The original is only needed until its HLS is complete (ffmpeg read it to its end: the upload is complete).
-    ctx.store.delete(&BlobKey::raw(id)).await?;
+    // The original is only needed until its HLS is complete (ffmpeg read it to its end: the upload is complete), or
+    // until its ladder is made from it.
+    let (width, height) = info.display_size();
+    if !crate::ladder::queue_if_wanted(ctx, video, width.min(height)).await? {
+        ctx.store.delete(&BlobKey::raw(id)).await?;
+    }
     Ok(())
 }

@@ -5,10 +5,12 @@
 //! - [`worker`]: claim, run with a kept-alive lease, report; [`pipeline`]: what a job does, by kind and container;
 //! - `original`: delivery from the original (package its index, thumbnail from its segments);
 //! - `encode`: ffmpeg to HLS from a file or from the upload as it arrives, with [`publish`]ing as it goes;
+//! - `ladder`: the lower renditions of a ready video, at the lowest priority;
 //! - `thumbs`: thumbnails, and healing a missing one; `steps`: what every path shares; [`recover`]: start-up reconciliation; [`node`]: who we are.
 
 mod encode;
 mod error;
+mod ladder;
 mod node;
 mod original;
 mod pipeline;

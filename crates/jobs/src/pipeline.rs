@@ -10,7 +10,8 @@
 //!   job ends at once and the upload's completion queues it again.
 //!
 //! The job is idempotent: run again (after a crash, or at the upload's completion), it finds what an earlier run did
-//! and carries on from there. A `Thumbnail` job only heals a missing thumbnail.
+//! and carries on from there. A `Thumbnail` job only heals a missing thumbnail; a `Ladder` job adds the lower
+//! renditions of a ready video (`ladder.rs`).
 
 use std::path::Path;
 
@@ -40,6 +41,7 @@ pub async fn run(ctx: &Context, job: &Job, work: &Path) -> Result<(), JobError> 
         }
         JobKind::Process => Ok(()),
         JobKind::Thumbnail => crate::thumbs::heal(ctx, &video, work).await,
+        JobKind::Ladder => Box::pin(crate::ladder::run(ctx, &video, work)).await,
     }
 }
 

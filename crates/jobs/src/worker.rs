@@ -23,11 +23,14 @@ const IDLE_POLL: Duration = Duration::from_secs(1);
 ///
 /// `count` workers take the jobs of complete uploads, `live` more those of uploads still arriving (whose work waits
 /// on the uploader: a few slow or stalled uploads must never hold back everyone else's videos). With no live
-/// workers, the others take every job.
+/// workers, the others take every job but ladder jobs. A process that runs workers also runs
+/// `processing.ladder_workers` ladder workers, which take ladder jobs only.
 pub fn spawn_workers(ctx: Arc<Context>, count: u32, live: u32, shutdown: CancellationToken) -> Vec<JoinHandle<()>> {
     let settled = if live > 0 { Pool::Settled } else { Pool::Any };
+    let ladder = if count == 0 || ctx.settings.ladder.is_empty() { 0 } else { ctx.settings.ladder_workers };
     let pools = (0..count).map(|i| (format!("{}w{i}", ctx.node.name()), settled));
     let pools = pools.chain((0..live).map(|i| (format!("{}l{i}", ctx.node.name()), Pool::Live)));
+    let pools = pools.chain((0..ladder).map(|i| (format!("{}r{i}", ctx.node.name()), Pool::Ladder)));
     pools.map(|(name, pool)| tokio::spawn(worker_loop(ctx.clone(), name, pool, shutdown.clone()))).collect()
 }
 
@@ -129,6 +132,15 @@ async fn report_failure(ctx: &Context, job: &Job, error: JobError) -> JobEnd {
             return JobEnd::Retry;
         }
     };
+    if outcome == JobOutcome::GaveUp && job.kind == JobKind::Ladder {
+        // The video plays without its ladder; an original kept only for the ladder goes.
+        if let Ok(Some(video)) = ctx.repo.get_video(job.video_id).await
+            && video.delivery == flick_domain::Delivery::Stored
+            && let Err(e) = ctx.store.delete(&BlobKey::raw(job.video_id)).await
+        {
+            tracing::warn!(error = %e, "could not remove the original kept for a ladder given up");
+        }
+    }
     if outcome == JobOutcome::GaveUp && job.kind == JobKind::Process {
         let (code, message) = error.for_user();
         if let Err(e) = ctx.repo.update_video(job.video_id, &VideoUpdate::failed(&code, message)).await {

@@ -53,6 +53,16 @@ pub struct HlsRun {
     pub segment_seconds: u32,
     /// Length of the first segment (keyframes permitting when the video is copied).
     pub first_segment_seconds: f64,
+    /// Explicit cut times instead of those of `first_segment_seconds` and `segment_seconds`: a lower rendition is cut
+    /// where the first one was, so that players switch between them cleanly. Empty: one segment.
+    pub cuts: Option<Vec<f64>>,
+    /// Segments keep the source's timestamps (no MPEG-TS mux delay, 1.4 s by default): a lower rendition of a video
+    /// served as fMP4 from its original must start where that does, or players switching would jump.
+    pub no_mux_delay: bool,
+    /// An encode makes keyframes where the source has them (and nowhere else) instead of at the cut times, so that it
+    /// is cut exactly where a copy of the source was: the segment muxer cuts at the first keyframe at or after each
+    /// time. For a lower rendition of a video whose first rendition is the source's own video.
+    pub keyframes_from_source: bool,
     /// Wall-clock limit; for a piped input it starts when the feed has ended.
     pub timeout: Duration,
 }
@@ -113,7 +123,14 @@ pub fn hls_args(run: &HlsRun) -> Result<Vec<OsString>, MediaError> {
     // duration (a few frames, then one at 10 h) is cut there.
     push(&mut a, &["-t", &secs(output_duration_cap(info.duration_seconds))]);
 
-    let times = segment_times(run.first_segment_seconds, run.segment_seconds, info.duration_seconds);
+    let times = match &run.cuts {
+        Some(cuts) if !cuts.is_empty() => {
+            cuts.iter().copied().filter(|t| t.is_finite() && *t > 0.0).take(MAX_CUTS).collect()
+        }
+        // One segment: a cut past the end.
+        Some(_) => vec![output_duration_cap(info.duration_seconds) + 1.0],
+        None => segment_times(run.first_segment_seconds, run.segment_seconds, info.duration_seconds),
+    };
     match &run.plan {
         Plan::Remux => push(&mut a, &["-c", "copy"]),
         Plan::CopyVideoEncodeAudio { audio } => {
@@ -121,7 +138,8 @@ pub fn hls_args(run: &HlsRun) -> Result<Vec<OsString>, MediaError> {
             a.extend(aac_args(audio));
         }
         Plan::Transcode { video, audio, .. } => {
-            a.extend(x264_args(video, &times));
+            let keyframes = if run.keyframes_from_source { None } else { Some(times.as_slice()) };
+            a.extend(x264_args(video, keyframes));
             match audio {
                 AudioPlan::None => {}
                 AudioPlan::Copy => push(&mut a, &["-c:a", "copy"]),
@@ -147,6 +165,9 @@ pub fn hls_args(run: &HlsRun) -> Result<Vec<OsString>, MediaError> {
     segments.push(escape_percent(dir.as_os_str()));
     segments.push("/");
     segments.push(SEGMENT_PATTERN);
+    if run.no_mux_delay {
+        push(&mut a, &["-muxdelay", "0", "-muxpreload", "0"]);
+    }
     push(&mut a, &["-f", "segment", "-segment_format", "mpegts", "-segment_times", &cut_list]);
     push(&mut a, &["-segment_list_type", "m3u8", "-segment_list_size", "0"]);
     a.push("-segment_list".into());
@@ -187,7 +208,8 @@ fn aac_args(audio: &AudioEncode) -> Vec<OsString> {
     .collect()
 }
 
-fn x264_args(v: &VideoEncode, cuts: &[f64]) -> Vec<OsString> {
+/// libx264's arguments; keyframes at `cuts` (and the first frame), or where the source has them when `None`.
+fn x264_args(v: &VideoEncode, cuts: Option<&[f64]>) -> Vec<OsString> {
     let mut filters = Vec::new();
     if v.deinterlace {
         filters.push("yadif=mode=send_frame:deint=interlaced".to_owned());
@@ -200,39 +222,48 @@ fn x264_args(v: &VideoEncode, cuts: &[f64]) -> Vec<OsString> {
     filters.push("setsar=1".into());
     filters.push("format=yuv420p".into());
     // A keyframe on the first frame and at exactly the cut times, so every segment starts on its own IDR frame.
-    // Scene-cut keyframes in between are harmless: the segment muxer only cuts at the listed times.
-    let keyframes = std::iter::once("0".to_owned()).chain(cuts.iter().map(|t| secs(*t))).collect::<Vec<_>>().join(",");
-    [
-        "-vf".to_owned(),
-        filters.join(","),
-        "-fps_mode".to_owned(),
-        // Variable frame rate input keeps its timing (MPEG-TS does not need constant frame rate);
-        // frames with duplicate timestamps are dropped.
-        "vfr".to_owned(),
-        "-c:v".to_owned(),
-        "libx264".to_owned(),
-        "-preset".to_owned(),
-        v.preset.to_owned(),
-        "-profile:v".to_owned(),
-        "high".to_owned(),
-        "-level:v".to_owned(),
-        format!("{}.{}", v.level / 10, v.level % 10),
-        "-pix_fmt".to_owned(),
-        "yuv420p".to_owned(),
-        "-crf".to_owned(),
-        v.crf.to_string(),
-        "-maxrate".to_owned(),
-        format!("{}k", v.maxrate_kbps),
-        "-bufsize".to_owned(),
-        format!("{}k", v.bufsize_kbps),
-        "-force_key_frames".to_owned(),
-        keyframes,
-        "-forced-idr".to_owned(),
-        "1".to_owned(),
-    ]
-    .into_iter()
-    .map(OsString::from)
-    .collect()
+    // Scene-cut keyframes in between are harmless: the segment muxer only cuts at the listed times. Following the
+    // source, no other keyframe may come first: scene cuts and the keyframe interval are off.
+    let keyframes = match cuts {
+        Some(cuts) => {
+            std::iter::once("0".to_owned()).chain(cuts.iter().map(|t| secs(*t))).collect::<Vec<_>>().join(",")
+        }
+        None => "source".to_owned(),
+    };
+    let only_forced: &[&str] = if cuts.is_none() { &["-sc_threshold", "0", "-g", "1000000"] } else { &[] };
+    only_forced
+        .iter()
+        .map(|s| (*s).to_owned())
+        .chain([
+            "-vf".to_owned(),
+            filters.join(","),
+            "-fps_mode".to_owned(),
+            // Variable frame rate input keeps its timing (MPEG-TS does not need constant frame rate);
+            // frames with duplicate timestamps are dropped.
+            "vfr".to_owned(),
+            "-c:v".to_owned(),
+            "libx264".to_owned(),
+            "-preset".to_owned(),
+            v.preset.to_owned(),
+            "-profile:v".to_owned(),
+            "high".to_owned(),
+            "-level:v".to_owned(),
+            format!("{}.{}", v.level / 10, v.level % 10),
+            "-pix_fmt".to_owned(),
+            "yuv420p".to_owned(),
+            "-crf".to_owned(),
+            v.crf.to_string(),
+            "-maxrate".to_owned(),
+            format!("{}k", v.maxrate_kbps),
+            "-bufsize".to_owned(),
+            format!("{}k", v.bufsize_kbps),
+            "-force_key_frames".to_owned(),
+            keyframes,
+            "-forced-idr".to_owned(),
+            "1".to_owned(),
+        ])
+        .map(OsString::from)
+        .collect()
 }
 
 /// Longest output written for an input probed at `duration` seconds (unknown: the 3 h maximum).

@@ -14,7 +14,8 @@
 //! - `input`: what a tool reads ([`Input`], [`Demuxer`]) and the sandbox options in front of it.
 //! - `probe/`: [`MediaInfo`] from ffprobe (run, sniff, parse, keyframes) or from an MP4 index
 //!   (movie), checked against the limits.
-//! - `plan`: [`Plan`] from [`MediaInfo`], and what the output is ([`codecs_string`], [`variant_for`]).
+//! - `plan`: [`Plan`] from [`MediaInfo`] (and [`rung_plan`] for a lower rendition), and what the output is
+//!   ([`codecs_string`], [`variant_for`]).
 //! - `hls`: the ffmpeg run that writes the segments.
 //! - `thumbnail`: one JPEG frame.
 //! - `error`: [`MediaError`].
@@ -36,7 +37,7 @@ use std::time::Duration;
 pub use error::MediaError;
 pub use hls::{FFMPEG_PLAYLIST, HlsRun, STRIP_SEI, cpu_budget, hls_args, output_cap_bytes, run_hls, segment_times};
 pub use input::{DECODERS, Demuxer, INPUT_FORMATS, Input, MAX_PIXELS, MAX_STREAMS, PROBE_DECODERS};
-pub use plan::{AudioEncode, AudioPlan, Plan, PlanSettings, VideoEncode, codecs_string, plan, variant_for};
+pub use plan::{AudioEncode, AudioPlan, Plan, PlanSettings, VideoEncode, codecs_string, plan, rung_plan, variant_for};
 pub use probe::{
     AUDIO_CODECS, AudioStreamInfo, MAX_FRAME_RATE, MAX_SIDE, MediaInfo, VIDEO_CODECS, VideoStreamInfo, check_limits,
     media_info_from_json, media_info_from_movie, probe, probe_stream,

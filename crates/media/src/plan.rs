@@ -10,7 +10,7 @@
 //! play sideways. ffmpeg turns the picture upright when it decodes (autorotate), so the transcode
 //! writes upright pixels and needs no metadata at all.
 
-use flick_domain::config::ProcessingConfig;
+use flick_domain::config::{ProcessingConfig, Rung};
 use flick_packaging::playlist::Variant;
 
 use crate::error::MediaError;
@@ -261,6 +261,29 @@ fn video_encode(info: &MediaInfo, settings: &PlanSettings) -> VideoEncode {
     }
 }
 
+/// The encode of one lower rendition of the ladder: `info` scaled down to `rung` (its short side), its video capped
+/// at the rung's bitrate, its audio as the first rendition has it (AAC copied, or encoded). `None` when the rung is
+/// of no use for this video: its picture is not smaller, or the first rendition (at `top_bandwidth` bit/s peak) is not
+/// well above the rung's bitrate.
+pub fn rung_plan(info: &MediaInfo, rung: &Rung, top_bandwidth: u64) -> Option<Plan> {
+    let (dw, dh) = info.display_size();
+    if dw.min(dh) <= rung.height || rung.height < 144 || rung.video_kbps == 0 {
+        return None;
+    }
+    if top_bandwidth < u64::from(rung.video_kbps) * 1000 * 3 / 2 {
+        return None;
+    }
+    let settings = PlanSettings { max_output_height: rung.height, ..PlanSettings::default() };
+    let mut video = video_encode(info, &settings);
+    // The ladder is not racing playback: the best preset for its cost, whatever the size.
+    video.preset = "veryfast";
+    video.maxrate_kbps = rung.video_kbps;
+    video.bufsize_kbps = video.maxrate_kbps * 2;
+    let fps = video.frame_rate.unwrap_or(30.0);
+    video.level = h264_level(video.width, video.height, fps, video.maxrate_kbps);
+    Some(Plan::Transcode { video, audio: audio_plan(info), reason: format!("ladder rung {}p", rung.height) })
+}
+
 /// The lowest H.264 level whose frame size, macroblock rate and (High profile) bit rate fit.
 fn h264_level(width: u32, height: u32, fps: f64, maxrate_kbps: u32) -> u8 {
     // (level_idc, MaxFS, MaxMBPS, MaxBR in kbit/s for Main; High allows 1.25x)
@@ -403,6 +426,25 @@ mod tests {
                 bit_rate: Some(128_000),
             }),
         }
+    }
+
+    #[test]
+    fn rungs_apply_only_below_the_video_and_well_below_its_bitrate() {
+        let hd = info("h264", 1920, 1080);
+        let rung = |height, video_kbps| Rung { height, video_kbps };
+        let Some(Plan::Transcode { video, audio, .. }) = rung_plan(&hd, &rung(720, 3000), 8_000_000) else {
+            panic!("1080p gets a 720p rendition")
+        };
+        assert_eq!((video.width, video.height, video.maxrate_kbps, video.bufsize_kbps), (1280, 720, 3000, 6000));
+        assert_eq!((video.preset, video.level), ("veryfast", 31));
+        assert_eq!(audio, AudioPlan::Copy, "AAC is copied, as in the first rendition");
+        assert_eq!(rung_plan(&hd, &rung(1080, 6000), 20_000_000), None, "not smaller");
+        assert_eq!(rung_plan(&hd, &rung(720, 3000), 4_000_000), None, "the first rendition is barely above it");
+        let portrait = info("h264", 1080, 1920);
+        let Some(Plan::Transcode { video, .. }) = rung_plan(&portrait, &rung(360, 800), 8_000_000) else {
+            panic!("portrait too")
+        };
+        assert_eq!((video.width, video.height), (360, 640));
     }
 
     /// ffprobe's answer for a fixture, as recorded in `tests/data` (by its `record.sh`).

@@ -172,6 +172,9 @@ async fn hls_of(job: &Job, info: &MediaInfo, plan: Plan) -> Result<(), MediaErro
         info: info.clone(),
         segment_seconds: 4,
         first_segment_seconds: 1.0,
+        cuts: None,
+        no_mux_delay: false,
+        keyframes_from_source: false,
         timeout: Duration::from_secs(60),
     };
     run_hls(&tools(), &run, None, |_| {}).await
@@ -382,6 +385,9 @@ fn never_allowed_extensions_all() {
         info,
         segment_seconds: 4,
         first_segment_seconds: 1.0,
+        cuts: None,
+        no_mux_delay: false,
+        keyframes_from_source: false,
         timeout: Duration::from_secs(1),
     };
     let args: Vec<String> = flick_media::hls_args(&run).unwrap().iter().map(|a| a.to_string_lossy().into()).collect();

@@ -30,6 +30,9 @@ async fn transcode_1080p_faster_than_one_and_a_half_real_time() {
         info: info.clone(),
         segment_seconds: 4,
         first_segment_seconds: 1.0,
+        cuts: None,
+        no_mux_delay: false,
+        keyframes_from_source: false,
         timeout: Duration::from_secs(600),
     };
     let args: Vec<String> = hls_args(&run).unwrap().iter().map(|a| a.to_string_lossy().into_owned()).collect();

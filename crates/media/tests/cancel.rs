@@ -51,6 +51,9 @@ fn slow_run(info: &MediaInfo, out: std::path::PathBuf, timeout: Duration) -> Hls
         info: info.clone(),
         segment_seconds: 4,
         first_segment_seconds: 1.0,
+        cuts: None,
+        no_mux_delay: false,
+        keyframes_from_source: false,
         timeout,
     }
 }

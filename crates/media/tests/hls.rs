@@ -33,6 +33,9 @@ async fn hls(name: &str, force: Option<fn(&MediaInfo) -> Plan>) -> Output {
         info: info.clone(),
         segment_seconds: 4,
         first_segment_seconds: 1.0,
+        cuts: None,
+        no_mux_delay: false,
+        keyframes_from_source: false,
         timeout: flick_media::timeout_for(info.duration_seconds),
     };
     let progress = Arc::new(Mutex::new(Vec::new()));
@@ -190,6 +193,9 @@ async fn playlist_only_ever_lists_complete_segments() {
         info: info.clone(),
         segment_seconds: 1,
         first_segment_seconds: 0.5,
+        cuts: None,
+        no_mux_delay: false,
+        keyframes_from_source: false,
         timeout: Duration::from_secs(60),
     };
     let watcher = {
@@ -299,6 +305,9 @@ async fn odd_folder_names_are_not_interpreted() {
         info,
         segment_seconds: 4,
         first_segment_seconds: 1.0,
+        cuts: None,
+        no_mux_delay: false,
+        keyframes_from_source: false,
         timeout: Duration::from_secs(30),
     };
     run_hls(&t, &run, None, |_| {}).await.unwrap();
@@ -400,6 +409,9 @@ async fn copied_h264_leaves_every_sei_behind_and_encodes_carry_none_of_the_uploa
             info: info.clone(),
             segment_seconds: 4,
             first_segment_seconds: 1.0,
+            cuts: None,
+            no_mux_delay: false,
+            keyframes_from_source: false,
             timeout: Duration::from_secs(120),
         };
         let copies = expect != "transcode";

@@ -21,7 +21,7 @@ pub struct Segment {
     pub duration: f64,
 }
 
-/// The one variant of a master playlist.
+/// A variant of a master playlist: the first rendition, or a lower one of the ladder.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Variant {
     /// Peak bits per second.
@@ -103,23 +103,48 @@ pub fn render_media(p: &MediaPlaylist<'_>) -> String {
 
 /// The master playlist with its single variant.
 pub fn render_master(variant: &Variant) -> String {
-    let mut attrs = format!("BANDWIDTH={}", variant.bandwidth.max(1));
-    if let Some(avg) = variant.average_bandwidth.filter(|a| *a > 0) {
-        let _ = write!(attrs, ",AVERAGE-BANDWIDTH={}", avg.min(variant.bandwidth.max(1)));
+    format!(
+        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n{}",
+        render_variants(std::slice::from_ref(variant))
+    )
+}
+
+/// The `#EXT-X-STREAM-INF` entries of `variants`, in order: what a master playlist lists after its header. Lower
+/// renditions are kept in this form (`renditions.m3u8`) and appended to a video's master playlist.
+pub fn render_variants(variants: &[Variant]) -> String {
+    let mut out = String::new();
+    for variant in variants {
+        let mut attrs = format!("BANDWIDTH={}", variant.bandwidth.max(1));
+        if let Some(avg) = variant.average_bandwidth.filter(|a| *a > 0) {
+            let _ = write!(attrs, ",AVERAGE-BANDWIDTH={}", avg.min(variant.bandwidth.max(1)));
+        }
+        if variant.width > 0 && variant.height > 0 {
+            let _ = write!(attrs, ",RESOLUTION={}x{}", variant.width, variant.height);
+        }
+        let codecs: String =
+            variant.codecs.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == ',').collect();
+        if !codecs.is_empty() {
+            let _ = write!(attrs, ",CODECS=\"{codecs}\"");
+        }
+        if let Some(f) = variant.frame_rate.filter(|f| f.is_finite() && *f > 0.0 && *f <= 1000.0) {
+            let _ = write!(attrs, ",FRAME-RATE={f:.3}");
+        }
+        let uri: String = variant.uri.chars().filter(|c| !c.is_control() && *c != '"').collect();
+        let _ = write!(out, "#EXT-X-STREAM-INF:{attrs}\n{uri}\n");
     }
-    if variant.width > 0 && variant.height > 0 {
-        let _ = write!(attrs, ",RESOLUTION={}x{}", variant.width, variant.height);
-    }
-    let codecs: String =
-        variant.codecs.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == ',').collect();
-    if !codecs.is_empty() {
-        let _ = write!(attrs, ",CODECS=\"{codecs}\"");
-    }
-    if let Some(f) = variant.frame_rate.filter(|f| f.is_finite() && *f > 0.0 && *f <= 1000.0) {
-        let _ = write!(attrs, ",FRAME-RATE={f:.3}");
-    }
-    let uri: String = variant.uri.chars().filter(|c| !c.is_control() && *c != '"').collect();
-    format!("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-STREAM-INF:{attrs}\n{uri}\n")
+    out
+}
+
+/// The URIs a master playlist (or a list of its entries) names, in order.
+pub fn variant_uris(text: &str) -> Vec<String> {
+    text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_owned).collect()
+}
+
+/// The `BANDWIDTH` of the first variant a master playlist lists.
+pub fn first_bandwidth(text: &str) -> Option<u64> {
+    let line = text.lines().find(|l| l.starts_with("#EXT-X-STREAM-INF:"))?;
+    let attrs = &line["#EXT-X-STREAM-INF:".len()..];
+    attrs.split(',').find_map(|a| a.strip_prefix("BANDWIDTH=")).and_then(|v| v.trim().parse().ok())
 }
 
 /// Reads a media playlist (ffmpeg's or Flick's own): its segments in order. Only whole lines count (a last line
@@ -264,5 +289,29 @@ mod tests {
         for bad in ["seg_1.ts", "seg_00001.ts.tmp", "../raw", "seg_0000a.ts", "init.mp4", ""] {
             assert_eq!(segment_index(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn lower_renditions_are_entries_appended_to_the_master() {
+        let v = |height: u32, bandwidth: u64, uri: &str| Variant {
+            bandwidth,
+            average_bandwidth: None,
+            width: height * 16 / 9,
+            height,
+            codecs: "avc1.64001e,mp4a.40.2".into(),
+            frame_rate: None,
+            uri: uri.into(),
+        };
+        let master = render_master(&v(720, 3_000_000, "index.m3u8"));
+        let lower = render_variants(&[v(360, 900_000, "r360/index.m3u8")]);
+        assert_eq!(
+            lower,
+            "#EXT-X-STREAM-INF:BANDWIDTH=900000,RESOLUTION=640x360,CODECS=\"avc1.64001e,mp4a.40.2\"\nr360/index.m3u8\n"
+        );
+        let whole = format!("{master}{lower}");
+        assert_eq!(variant_uris(&whole), ["index.m3u8", "r360/index.m3u8"]);
+        assert_eq!(first_bandwidth(&whole), Some(3_000_000));
+        assert_eq!(first_bandwidth("#EXTM3U\n"), None);
+        assert_eq!(variant_uris(""), Vec::<String>::new());
     }
 }

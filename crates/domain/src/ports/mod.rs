@@ -15,5 +15,5 @@ mod uploads;
 pub use queue::{Job, JobKind, JobOutcome, JobQueue, Pool, QueueError, QueueStats};
 pub use repo::{Budgets, OverBudget, Repo, RepoError};
 pub use spool::{SpoolError, SpoolWriter, UploadSpool};
-pub use store::{Blob, BlobKey, ByteRange, ByteStream, Store, StoreError};
+pub use store::{Blob, BlobKey, ByteRange, ByteStream, Store, StoreError, is_rendition_name};
 pub use uploads::{UploadRecord, UploadRepo, UploadWriteLock};

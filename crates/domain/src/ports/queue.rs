@@ -18,6 +18,8 @@ pub enum JobKind {
     Process,
     /// Make only the thumbnail of an already ready video (self-healing).
     Thumbnail,
+    /// Add the lower renditions of the adaptive ladder to a ready video (`processing.ladder`).
+    Ladder,
 }
 
 impl JobKind {
@@ -25,6 +27,7 @@ impl JobKind {
         match self {
             JobKind::Process => "process",
             JobKind::Thumbnail => "thumbnail",
+            JobKind::Ladder => "ladder",
         }
     }
 
@@ -32,6 +35,7 @@ impl JobKind {
         match s {
             "process" => Some(JobKind::Process),
             "thumbnail" => Some(JobKind::Thumbnail),
+            "ladder" => Some(JobKind::Ladder),
             _ => None,
         }
     }
@@ -40,13 +44,16 @@ impl JobKind {
 /// Which jobs a worker takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pool {
-    /// Any due job.
+    /// Any due job but ladder jobs.
     Any,
     /// Jobs of videos whose upload is still arriving: their work waits on the uploader more than it computes (a
     /// re-encode keeps pace with the upload), so they have workers of their own and never hold back the others.
     Live,
     /// Jobs of videos whose upload is complete (or that no longer exist).
     Settled,
+    /// Ladder jobs only (which no other pool takes): lower renditions wait for workers of their own, so they never
+    /// delay a first rendition.
+    Ladder,
 }
 
 /// A claimed job. The claim holds a lease that the worker must renew with [`JobQueue::heartbeat`].

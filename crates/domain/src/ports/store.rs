@@ -19,6 +19,11 @@ pub enum StoreError {
     RangeNotSatisfiable { total_len: u64 },
 }
 
+/// Whether `s` names a lower rendition's folder: `r` and 2 to 4 digits (`r360`, `r1080`).
+pub fn is_rendition_name(s: &str) -> bool {
+    s.len() >= 3 && s.len() <= 5 && s.starts_with('r') && s[1..].bytes().all(|b| b.is_ascii_digit())
+}
+
 /// A validated key in the blob store: `/`-separated parts of `[A-Za-z0-9._-]`, none empty, none `.` or `..`.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct BlobKey(String);
@@ -54,6 +59,14 @@ impl BlobKey {
             return Err(StoreError::InvalidKey(name.to_owned()));
         }
         BlobKey::new(format!("hls/{id}/{name}"))
+    }
+
+    /// `hls/{id}/{rendition}/{name}`: a file of a lower rendition (`rendition` is `r` and its height, `r360`).
+    pub fn rendition_file(id: VideoId, rendition: &str, name: &str) -> Result<Self, StoreError> {
+        if !is_rendition_name(rendition) || name.contains('/') {
+            return Err(StoreError::InvalidKey(format!("{rendition}/{name}")));
+        }
+        BlobKey::new(format!("hls/{id}/{rendition}/{name}"))
     }
 
     /// `thumbs/{id}.jpg`.
@@ -117,6 +130,18 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_prefix(&self, prefix: &BlobKey) -> Result<(), StoreError>;
     /// The names directly under `prefix/` (used to sweep orphans after a crash).
     async fn list(&self, prefix: &BlobKey) -> Result<Vec<String>, StoreError>;
+
+    /// A small text blob (a playlist) whole, or `None` if absent; invalid UTF-8 is replaced.
+    async fn read_text(&self, key: &BlobKey) -> Result<Option<String>, StoreError> {
+        use futures_util::StreamExt;
+        let Some(blob) = self.get(key, None).await? else { return Ok(None) };
+        let mut bytes = Vec::with_capacity(usize::try_from(blob.total_len.min(1 << 20)).unwrap_or(0));
+        let mut body = blob.body;
+        while let Some(chunk) = body.next().await {
+            bytes.extend_from_slice(&chunk.map_err(|source| StoreError::Io { key: key.to_string(), source })?);
+        }
+        Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
+    }
 }
 
 #[cfg(test)]

@@ -147,6 +147,8 @@ fn flick_command(args: &[&str], data_dir: &Path, env: &[(&str, &str)]) -> Comman
         .env("FLICK_SERVER__HOST", "127.0.0.1")
         .env("FLICK_STORAGE__DATA_DIR", data_dir)
         .env("RUST_LOG", "info")
+        // Lower renditions are tested where a test asks for them (ladder.rs); elsewhere they would only add CPU.
+        .env("FLICK_PROCESSING__LADDER_WORKERS", "0")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
     if let Some(url) = postgres_database_for(data_dir) {

@@ -10,6 +10,7 @@ mod cluster;
 mod crash;
 mod fairness;
 mod formats;
+mod ladder;
 mod live;
 mod logs;
 mod metrics;

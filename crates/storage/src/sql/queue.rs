@@ -135,9 +135,10 @@ impl<DB: Sql> JobQueue for SqlDb<DB> {
         let now = DB::NOW;
         let uploading = "(SELECT id FROM videos WHERE status = 'uploading')";
         let in_pool = match pool {
-            Pool::Any => String::new(),
-            Pool::Live => format!(" AND jobs.video_id IN {uploading}"),
-            Pool::Settled => format!(" AND jobs.video_id NOT IN {uploading}"),
+            Pool::Any => " AND jobs.kind <> 'ladder'".to_owned(),
+            Pool::Live => format!(" AND jobs.kind <> 'ladder' AND jobs.video_id IN {uploading}"),
+            Pool::Settled => format!(" AND jobs.kind <> 'ladder' AND jobs.video_id NOT IN {uploading}"),
+            Pool::Ladder => " AND jobs.kind = 'ladder'".to_owned(),
         };
         let sql = format!(
             "UPDATE jobs SET state = 'running', lease_owner = $1, lease_id = $2, \
