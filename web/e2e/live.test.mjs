@@ -37,6 +37,7 @@ import {
   until,
   watchedContext,
 } from './helpers.mjs';
+import { installPlaybackProbe, MIN_STALL_SECONDS, probeOf, SAMPLE_MS, stallsOf } from './playback.mjs';
 
 const DESKTOP = { viewport: { width: 1280, height: 800 } };
 const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
@@ -47,14 +48,6 @@ const LIVE_WEBM = fixture('vp9_opus_1080p_60s.webm');
 const LIVE_MOV = fixture('hevc_aac_1080p_60s.mov');
 const CRASH_MP4 = fixture('h264_aac_30s.mp4');
 const PORTRAIT = fixture('h264_aac_portrait.mp4');
-
-/** Sampling period of the viewer's playhead (in the page). */
-const SAMPLE_MS = 100;
-/**
- * A stall: the playhead not moving for at least this long (more than one sampling period, so that
- * two samples taken close together by a busy page do not count), while neither paused nor ended.
- */
-const MIN_STALL_SECONDS = 0.15;
 
 let server;
 let browser;
@@ -144,66 +137,6 @@ function statusWatch(srvRef, id) {
       await loop;
     },
   };
-}
-
-/**
- * Records what the page's `<video>` does, every SAMPLE_MS, from the moment it exists:
- * `[wall ms, currentTime, paused, ended, readyState, end of the buffered range at the playhead]`, and
- * its `waiting` events. Installed before any script of the page runs.
- */
-function installPlaybackProbe(sampleMs) {
-  const probe = { samples: [], waits: [], playing: [] };
-  // @ts-ignore
-  window.__flickProbe = probe;
-  let bound = null;
-  const now = () => performance.timeOrigin + performance.now();
-  setInterval(() => {
-    const v = document.querySelector('video');
-    if (!v) return;
-    if (v !== bound) {
-      bound = v;
-      v.addEventListener('waiting', () => probe.waits.push({ at: now(), t: v.currentTime }));
-      v.addEventListener('playing', () => probe.playing.push({ at: now(), t: v.currentTime }));
-    }
-    let bufferedTo = 0;
-    for (let i = 0; i < v.buffered.length; i++) {
-      if (v.buffered.start(i) <= v.currentTime + 0.1 && v.buffered.end(i) >= v.currentTime) bufferedTo = v.buffered.end(i);
-    }
-    probe.samples.push([now(), v.currentTime, v.paused, v.ended, v.readyState, bufferedTo]);
-  }, sampleMs);
-}
-
-/**
- * The stalls in a probe's samples: runs of samples, after playback first moved, where the playhead did
- * not move while the element was neither paused nor ended. Each: where (media time), when it began
- * (wall ms) and how long it lasted (s). Runs shorter than MIN_STALL_SECONDS are sampling jitter.
- */
-function stallsOf(samples, minSeconds = MIN_STALL_SECONDS) {
-  const stalls = [];
-  let started = false;
-  let run = null;
-  for (let i = 1; i < samples.length; i++) {
-    const [at0, t0, paused0] = samples[i - 1];
-    const [at, t, paused, ended] = samples[i];
-    if (!started) {
-      started = t > 0 && !paused;
-      continue;
-    }
-    const stuck = !paused && !paused0 && !ended && Math.abs(t - t0) < 1e-3;
-    if (stuck) {
-      run ??= { at: t0, from: at0, to: at0 };
-      run.to = at;
-    } else if (run) {
-      stalls.push(run);
-      run = null;
-    }
-  }
-  if (run) stalls.push({ ...run, open: true });
-  return stalls.map((r) => ({ at: r.at, from: r.from, seconds: (r.to - r.from) / 1000, open: !!r.open })).filter((s) => s.seconds >= minSeconds);
-}
-
-async function probeOf(page) {
-  return page.evaluate(() => window.__flickProbe);
 }
 
 /** Every tus request of a page: method, path, offset, and the POST's metadata decoded. */

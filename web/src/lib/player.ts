@@ -59,6 +59,10 @@ export function hlsConfig(workerPath: string): Partial<HlsConfig> {
     liveDurationInfinity: false,
     backBufferLength: 90,
     playlistLoadPolicy: { default: PATIENT_PLAYLIST_LOADING },
+    // With lower renditions listed, start on the one the link can carry: one small segment of the lowest is
+    // fetched first to measure it, instead of starting on the original's bitrate over a slow link.
+    startLevel: -1,
+    testBandwidth: true,
   };
 }
 
