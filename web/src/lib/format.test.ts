@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatBytes, formatBytesOver, formatDuration, formatExtensions, formatPercent, formatSpeed, formatTimeLeft, receivedPercent, toPercent } from './format';
+import { formatBytes, formatBytesOver, formatDuration, formatExtensions, formatPercent, formatSpeed, formatTimeLeft, receivedPercent, toPercent, wrapPoints } from './format';
 
 describe('formatDuration', () => {
   it('shows m:ss under ten minutes', () => {
@@ -121,5 +121,17 @@ describe('percent', () => {
     expect(receivedPercent(10, 0)).toBe(0);
     expect(receivedPercent(undefined, 1000)).toBe(0);
     expect(receivedPercent(10, null)).toBe(0);
+  });
+});
+
+describe('wrapPoints', () => {
+  it('lets a file name wrap between its words', () => {
+    expect(wrapPoints('IMG_2026_holiday')).toEqual(['IMG_', '2026_', 'holiday']);
+    expect(wrapPoints('Screen Recording 2026-11-30 at 10.42.13')).toEqual(['Screen Recording 2026-', '11-', '30 at 10.', '42.', '13']);
+    expect(wrapPoints('a__b')).toEqual(['a__', 'b']);
+    expect(wrapPoints('Our holiday')).toEqual(['Our holiday']);
+    expect(wrapPoints('trailing_')).toEqual(['trailing_']);
+    expect(wrapPoints('')).toEqual(['']);
+    expect(wrapPoints('a_b').join('')).toBe('a_b');
   });
 });

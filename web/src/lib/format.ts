@@ -92,6 +92,15 @@ export function receivedPercent(received: number | null | undefined, total: numb
   return toPercent(received / total);
 }
 
+/**
+ * A title cut where a line may also break: after the `_`, `.`, `-` and `/` that file names use instead
+ * of spaces (`IMG_2026_holiday` → `IMG_`, `2026_`, `holiday`), so that a long file name wraps between its
+ * words, not inside one (the parts are joined with `<wbr>`).
+ */
+export function wrapPoints(text: string): string[] {
+  return text.split(/(?<=[_.\-/])(?=[^_.\-/\s])/);
+}
+
 /** A list in words: `MP4, MOV, MKV or WebM`. */
 export function formatExtensions(extensions: readonly string[]): string {
   const names = extensions.map((e) => {
