@@ -6,12 +6,15 @@ import { LIBRARY_KEY } from './library.svelte';
 import { Router } from './router.svelte';
 import { defaultUploader } from './upload/choose-uploader';
 import { UploadManager, warnBeforeLeaving } from './upload/upload-manager.svelte';
+import { ResumeStore } from './watch/resume';
 
 export const library = new Library();
 export const appConfig = new AppConfig();
 export const router = new Router();
 /** The running upload: it goes on while the uploader moves around the app. */
 export const uploads = new UploadManager({ uploader: defaultUploader(), library });
+/** How far this browser watched each video (the player resumes there). */
+export const resumePoints = new ResumeStore();
 
 // Closing or reloading the page would stop the upload: the browser asks first.
 warnBeforeLeaving(uploads);

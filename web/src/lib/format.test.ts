@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatBytes, formatDuration, formatExtensions, formatPercent, formatSpeed, formatTimeLeft, receivedPercent, toPercent } from './format';
+import { formatBytes, formatBytesOver, formatDuration, formatExtensions, formatPercent, formatSpeed, formatTimeLeft, receivedPercent, toPercent, wrapPoints } from './format';
 
 describe('formatDuration', () => {
   it('shows m:ss under ten minutes', () => {
@@ -39,6 +39,25 @@ describe('formatBytes', () => {
   it('copes with nonsense', () => {
     expect(formatBytes(-5)).toBe('–');
     expect(formatBytes(Number.NaN)).toBe('–');
+  });
+});
+
+describe('formatBytesOver', () => {
+  const GiB = 1024 ** 3;
+  it('never reads as the limit it is over', () => {
+    expect(formatBytesOver(Math.round(1.08 * GiB), GiB)).toBe('1.08 GB');
+    expect(formatBytesOver(Math.round(1.1 * GiB), GiB)).toBe('1.1 GB');
+    expect(formatBytesOver(1_080_000_000, GiB)).toBe('1.01 GB');
+    expect(formatBytesOver(Math.round(1.0004 * GiB), GiB)).toBe('1.0004 GB');
+    expect(formatBytesOver(GiB + 1, GiB)).toBe('just over 1 GB');
+  });
+  it('reads like formatBytes away from the limit', () => {
+    expect(formatBytesOver(2.5 * GiB, GiB)).toBe('2.5 GB');
+    expect(formatBytesOver(12 * GiB, GiB)).toBe('12 GB');
+    expect(formatBytesOver(123.4 * 1024 ** 2, 100 * 1024 ** 2)).toBe('123 MB');
+    expect(formatBytesOver(1023.7 * 1024, 1000)).toBe('1 MB');
+    expect(formatBytesOver(950, 900)).toBe('950 B');
+    expect(formatBytesOver(Number.NaN, GiB)).toBe('–');
   });
 });
 
@@ -102,5 +121,17 @@ describe('percent', () => {
     expect(receivedPercent(10, 0)).toBe(0);
     expect(receivedPercent(undefined, 1000)).toBe(0);
     expect(receivedPercent(10, null)).toBe(0);
+  });
+});
+
+describe('wrapPoints', () => {
+  it('lets a file name wrap between its words', () => {
+    expect(wrapPoints('IMG_2026_holiday')).toEqual(['IMG_', '2026_', 'holiday']);
+    expect(wrapPoints('Screen Recording 2026-11-30 at 10.42.13')).toEqual(['Screen Recording 2026-', '11-', '30 at 10.', '42.', '13']);
+    expect(wrapPoints('a__b')).toEqual(['a__', 'b']);
+    expect(wrapPoints('Our holiday')).toEqual(['Our holiday']);
+    expect(wrapPoints('trailing_')).toEqual(['trailing_']);
+    expect(wrapPoints('')).toEqual(['']);
+    expect(wrapPoints('a_b').join('')).toBe('a_b');
   });
 });

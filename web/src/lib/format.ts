@@ -30,6 +30,32 @@ export function formatBytes(bytes: number): string {
   return `${rounded} ${UNITS[unit]}`;
 }
 
+/**
+ * A size that is over a limit, precise enough not to read as the limit itself: a 1.08 GB file against a
+ * 1 GB limit is `1.08 GB`, not `1 GB` (nor `1.1 GB`). Three significant digits, as file managers show
+ * sizes, more when those still read as the limit, and `just over 1 GB` when even six do.
+ */
+export function formatBytesOver(bytes: number, limit: number): string {
+  if (!Number.isFinite(bytes) || bytes < 0) return '–';
+  const limitText = formatBytes(limit);
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < UNITS.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  if (unit === 0) return formatBytes(bytes);
+  const whole = Math.max(1, Math.floor(Math.log10(value)) + 1);
+  for (let digits = 3; digits <= 6; digits++) {
+    const number = Number(value.toFixed(Math.max(0, digits - whole)));
+    // 999.7 KB would read 1000 KB: the familiar form (1 MB) is right there.
+    if (number >= 1000) return formatBytes(bytes);
+    const text = `${number} ${UNITS[unit]}`;
+    if (text !== limitText) return text;
+  }
+  return `just over ${limitText}`;
+}
+
 /** A transfer speed: `850 KB/s`, `2.4 MB/s`. Unknown → empty string. */
 export function formatSpeed(bytesPerSecond: number | null | undefined): string {
   if (bytesPerSecond == null || !Number.isFinite(bytesPerSecond) || bytesPerSecond <= 0) return '';
@@ -64,6 +90,15 @@ export function formatPercent(percent: number): string {
 export function receivedPercent(received: number | null | undefined, total: number | null | undefined): number {
   if (received == null || total == null || !(total > 0)) return 0;
   return toPercent(received / total);
+}
+
+/**
+ * A title cut where a line may also break: after the `_`, `.`, `-` and `/` that file names use instead
+ * of spaces (`IMG_2026_holiday` → `IMG_`, `2026_`, `holiday`), so that a long file name wraps between its
+ * words, not inside one (the parts are joined with `<wbr>`).
+ */
+export function wrapPoints(text: string): string[] {
+  return text.split(/(?<=[_.\-/])(?=[^_.\-/\s])/);
 }
 
 /** A list in words: `MP4, MOV, MKV or WebM`. */

@@ -20,16 +20,21 @@ class FakeMedia extends EventTarget implements MediaLike {
   load() {}
 }
 
+/** What the tests fire at a handler hls.js was given. */
+type Handler = (e: string, d: object) => void;
+
 function fakeHls(supported = true) {
-  const instances: Array<HlsLike & { config: unknown; attached: unknown; source: string; handlers: Map<string, (e: string, d: { fatal: boolean; type: string }) => void> }> = [];
+  const instances: Array<HlsLike & { config: unknown; attached: unknown; source: string; handlers: Map<string, Handler> }> = [];
   class Hls {
     static isSupported = () => supported;
-    static Events = { ERROR: 'hlsError' };
+    static Events = { ERROR: 'hlsError', MANIFEST_PARSED: 'hlsManifestParsed', LEVELS_UPDATED: 'hlsLevelsUpdated', LEVEL_SWITCHED: 'hlsLevelSwitched' };
     static ErrorTypes = { MEDIA_ERROR: 'mediaError', NETWORK_ERROR: 'networkError' };
     config: unknown;
     attached: unknown = null;
     source = '';
-    handlers = new Map<string, (e: string, d: { fatal: boolean; type: string }) => void>();
+    levels: Array<{ width: number; height: number; bitrate: number; name?: string }> = [];
+    nextLevel = -1;
+    handlers = new Map<string, Handler>();
     recoverMediaError = vi.fn();
     startLoad = vi.fn();
     destroy = vi.fn();
@@ -37,8 +42,8 @@ function fakeHls(supported = true) {
       this.config = config;
       instances.push(this);
     }
-    on(event: string, handler: (e: string, d: { fatal: boolean; type: string }) => void) {
-      this.handlers.set(event, handler);
+    on(event: string, handler: (e: string, d: never) => void) {
+      this.handlers.set(event, handler as unknown as Handler);
     }
     loadSource(src: string) {
       this.source = src;
@@ -116,13 +121,60 @@ describe('attachStream', () => {
     }
   });
 
-  it("Apple's engine plays the stream itself (no hls.js)", async () => {
+  it('hls.js: starts where asked (a viewer coming back), else at 0:00', async () => {
+    const hls = fakeHls();
+    await attachStream(new FakeMedia() as unknown as HTMLVideoElement, '/s.m3u8', { startPosition: 42.5 }, hls.load, false);
+    await attachStream(new FakeMedia() as unknown as HTMLVideoElement, '/s.m3u8', {}, hls.load, false);
+    expect(hls.instances[0].config).toMatchObject({ startPosition: 42.5 });
+    expect(hls.instances[1].config).toMatchObject({ startPosition: 0 });
+    expect(hlsConfig('/w.js', Number.NaN).startPosition).toBe(0);
+    expect(hlsConfig('/w.js', -3).startPosition).toBe(0);
+  });
+
+  it('hls.js: passes on its levels and the one playing, and plays a chosen one from the next segment', async () => {
+    const hls = fakeHls();
+    const onLevels = vi.fn();
+    const onLevelSwitched = vi.fn();
+    const handle = await attachStream(new FakeMedia() as unknown as HTMLVideoElement, '/s.m3u8', { onLevels, onLevelSwitched }, hls.load, false);
+    expect(handle.hlsJs).toBe(true);
+    const inst = hls.instances[0] as unknown as { levels: object[]; nextLevel: number; handlers: Map<string, Handler> };
+    inst.levels = [
+      { width: 640, height: 360, bitrate: 800_000, name: 'x' },
+      { width: 1280, height: 720, bitrate: 2_500_000 },
+    ];
+    inst.handlers.get('hlsManifestParsed')!('hlsManifestParsed', { levels: inst.levels });
+    expect(onLevels).toHaveBeenCalledWith([
+      { width: 640, height: 360, bitrate: 800_000 },
+      { width: 1280, height: 720, bitrate: 2_500_000 },
+    ]);
+    inst.levels = inst.levels.slice(1);
+    inst.handlers.get('hlsLevelsUpdated')!('hlsLevelsUpdated', { levels: inst.levels });
+    expect(onLevels).toHaveBeenLastCalledWith([{ width: 1280, height: 720, bitrate: 2_500_000 }]);
+    inst.handlers.get('hlsLevelSwitched')!('hlsLevelSwitched', { level: 0 });
+    expect(onLevelSwitched).toHaveBeenCalledWith(0);
+    handle.setLevel(0);
+    expect(inst.nextLevel).toBe(0);
+    handle.setLevel(7); // no such level: automatic
+    expect(inst.nextLevel).toBe(-1);
+  });
+
+  it("Apple's engine plays the stream itself (no hls.js, no levels to choose)", async () => {
     const hls = fakeHls();
     const media = new FakeMedia();
     media.native = 'maybe';
-    await attachStream(media as unknown as HTMLVideoElement, '/s.m3u8', { durationSeconds: 10 }, hls.load, true);
+    const handle = await attachStream(media as unknown as HTMLVideoElement, '/s.m3u8', { durationSeconds: 10 }, hls.load, true);
     expect(media.src).toBe('/s.m3u8');
     expect(hls.instances).toHaveLength(0);
+    expect(handle.hlsJs).toBe(false);
+    handle.setLevel(1); // nothing to do
+  });
+
+  it("Apple's engine starts where asked once it knows the stream", async () => {
+    const media = new FakeMedia();
+    media.native = 'maybe';
+    await attachStream(media as unknown as HTMLVideoElement, '/s.m3u8', { startPosition: 30 }, fakeHls().load, true);
+    media.dispatchEvent(new Event('loadedmetadata'));
+    expect(media.currentTime).toBe(30);
   });
 
   it('says so when nothing can play HLS', async () => {

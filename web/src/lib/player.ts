@@ -10,18 +10,41 @@
 //   polling every target duration: a segment plays as soon as it is made.
 // - When the duration is known (read from the file's index), hls.js is attached with it
 //   (`MediaOverrides`): the controls show the real length from the start, not a growing one.
+// - A viewer coming back starts where this browser left off (`startPosition`, watch/resume.ts).
+// - hls.js's levels (renditions) are passed on for the quality menu, and one can be chosen; the
+//   browser's own HLS picks for itself (no levels, no menu).
+//
+// hls.js is imported as `hls.js/light`: no subtitle or alternate-audio support (nor EME, CMCD, content
+// steering). Captions would need the full build.
 
 import type { HlsConfig } from 'hls.js';
 import workerUrl from 'hls.js/dist/hls.worker.js?url';
 
 export interface PlayerHandle {
   destroy(): void;
+  /** hls.js plays the stream (false: the browser's own HLS, or nothing). */
+  readonly hlsJs: boolean;
+  /** Plays a level (an index in what `onLevels` gave) from the next segment on, or -1: automatic. */
+  setLevel(index: number): void;
+}
+
+/** A level (rendition) of the stream, as hls.js describes it. */
+export interface StreamLevel {
+  width?: number;
+  height?: number;
+  bitrate?: number;
 }
 
 export interface AttachOptions {
   onFatalError?(message: string): void;
   /** The video's full duration when known (null before the server has read the index). */
   durationSeconds?: number | null;
+  /** Where to start, in seconds (default 0:00). */
+  startPosition?: number;
+  /** hls.js's levels, once the master playlist is read and whenever they change. */
+  onLevels?(levels: StreamLevel[]): void;
+  /** hls.js switched to another level. */
+  onLevelSwitched?(index: number): void;
 }
 
 const HLS_TYPE = 'application/vnd.apple.mpegurl';
@@ -45,9 +68,9 @@ const PATIENT_PLAYLIST_LOADING = {
 };
 
 /** hls.js settings: from 0:00, never towards the live edge, next segment asked for at once. */
-export function hlsConfig(workerPath: string): Partial<HlsConfig> {
+export function hlsConfig(workerPath: string, startPosition = 0): Partial<HlsConfig> {
   return {
-    startPosition: 0,
+    startPosition: Number.isFinite(startPosition) && startPosition > 0 ? startPosition : 0,
     workerPath,
     enableWorker: true,
     lowLatencyMode: true,
@@ -79,7 +102,9 @@ export function mediaAttachment(
 
 /** The part of hls.js this module uses (a fake stands in for it in tests). */
 export interface HlsLike {
-  on(event: string, handler: (event: string, data: { fatal: boolean; type: string }) => void): void;
+  on(event: string, handler: (event: string, data: never) => void): void;
+  readonly levels: StreamLevel[];
+  nextLevel: number;
   loadSource(src: string): void;
   attachMedia(data: HTMLMediaElement | { media: HTMLMediaElement; overrides: { duration: number } }): void;
   recoverMediaError(): void;
@@ -91,7 +116,7 @@ export interface HlsModule {
   default: {
     new (config: Partial<HlsConfig>): HlsLike;
     isSupported(): boolean;
-    Events: { ERROR: string };
+    Events: { ERROR: string; MANIFEST_PARSED: string; LEVELS_UPDATED: string; LEVEL_SWITCHED: string };
     ErrorTypes: { MEDIA_ERROR: string; NETWORK_ERROR: string };
   };
 }
@@ -108,18 +133,22 @@ export async function attachStream(
   const { default: Hls } = await loadHls();
   const native = video.canPlayType(HLS_TYPE) !== '';
   if (shouldUseNative(native, Hls.isSupported(), appleEngine)) {
-    return attachNative(video, src);
+    return attachNative(video, src, options.startPosition ?? 0);
   }
   if (!Hls.isSupported()) {
     options.onFatalError?.('This browser cannot play this video. Try a recent Chrome, Firefox, Edge or Safari.');
-    return { destroy() {} };
+    return { destroy() {}, hlsJs: false, setLevel() {} };
   }
 
-  const hls = new Hls(hlsConfig(workerUrl));
+  const hls = new Hls(hlsConfig(workerUrl, options.startPosition));
   let mediaRecoveries = 0;
   let destroyed = false;
   let retry: ReturnType<typeof setTimeout> | undefined;
-  hls.on(Hls.Events.ERROR, (_event, data) => {
+  const levels = () => options.onLevels?.(hls.levels.map((l) => ({ width: l.width, height: l.height, bitrate: l.bitrate })));
+  hls.on(Hls.Events.MANIFEST_PARSED, levels);
+  hls.on(Hls.Events.LEVELS_UPDATED, levels);
+  hls.on(Hls.Events.LEVEL_SWITCHED, (_event, data: { level: number }) => options.onLevelSwitched?.(data.level));
+  hls.on(Hls.Events.ERROR, (_event, data: { fatal: boolean; type: string }) => {
     if (!data.fatal || destroyed) return;
     if (data.type === Hls.ErrorTypes.MEDIA_ERROR && mediaRecoveries < 2) {
       mediaRecoveries++;
@@ -139,6 +168,11 @@ export async function attachStream(
   hls.loadSource(src);
   hls.attachMedia(mediaAttachment(video, options.durationSeconds));
   return {
+    hlsJs: true,
+    setLevel(index: number) {
+      // From the next segment on, without a stall (hls.js: -1 is automatic).
+      if (!destroyed) hls.nextLevel = index >= 0 && index < hls.levels.length ? index : -1;
+    },
     destroy() {
       destroyed = true;
       clearTimeout(retry);
@@ -147,16 +181,21 @@ export async function attachStream(
   };
 }
 
-function attachNative(video: HTMLVideoElement, src: string): PlayerHandle {
-  // Some engines open an EVENT playlist at its live end: bring the first start back to 0:00.
+function attachNative(video: HTMLVideoElement, src: string, startPosition: number): PlayerHandle {
+  // Some engines open an EVENT playlist at its live end: bring the first start back to 0:00 (or to
+  // where this browser left off).
   const toStart = () => {
-    if (video.currentTime > 1 && video.seekable.length > 0 && video.seekable.start(0) < 1) {
+    if (startPosition > 0) {
+      video.currentTime = startPosition;
+    } else if (video.currentTime > 1 && video.seekable.length > 0 && video.seekable.start(0) < 1) {
       video.currentTime = 0;
     }
   };
   video.addEventListener('loadedmetadata', toStart, { once: true });
   video.src = src;
   return {
+    hlsJs: false,
+    setLevel() {},
     destroy() {
       video.removeEventListener('loadedmetadata', toStart);
       video.removeAttribute('src');

@@ -45,6 +45,12 @@ describe('validateFile', () => {
     const p = validateFile({ name: 'big.mov', size: limits.maxUploadBytes + 1 }, limits);
     expect(p?.code).toBe('too_large');
     expect(p?.message).toContain('the limit is 1 GB');
+    expect(p?.message).not.toContain('is 1 GB;');
+  });
+
+  it('says how much over the limit a file is, not a size that reads as the limit', () => {
+    const p = validateFile({ name: 'big.mov', size: Math.round(1.08 * 1024 ** 3) }, limits);
+    expect(p?.message).toBe('“big.mov” is 1.08 GB; the limit is 1 GB. Choose a smaller file.');
   });
 
   it('reports the extension before the size (the more useful sentence)', () => {

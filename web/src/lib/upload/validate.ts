@@ -1,7 +1,7 @@
 // The checks made before a byte is sent, against `GET /api/config`. The server checks again.
 
 import type { PublicConfig } from '../api';
-import { formatBytes, formatExtensions } from '../format';
+import { formatBytes, formatBytesOver, formatExtensions } from '../format';
 
 export type Limits = Pick<PublicConfig, 'maxUploadBytes' | 'allowedExtensions'>;
 
@@ -81,7 +81,7 @@ export function validateFile(file: { name: string; size: number }, limits: Limit
   if (limits && limits.maxUploadBytes > 0 && file.size > limits.maxUploadBytes) {
     return {
       code: 'too_large',
-      message: `“${file.name}” is ${formatBytes(file.size)}; the limit is ${formatBytes(limits.maxUploadBytes)}. Choose a smaller file.`,
+      message: `“${file.name}” is ${formatBytesOver(file.size, limits.maxUploadBytes)}; the limit is ${formatBytes(limits.maxUploadBytes)}. Choose a smaller file.`,
     };
   }
   return null;
