@@ -18,9 +18,11 @@ Writes target/bench/report.md, report.json and ttfp.svg (the smoke run: target/b
     BENCH_VIEWER_FACTOR=1.5   the Chromium viewer's upload runs at this multiple of the video's own bitrate
     BENCH_LOAD_VIEWERS=200    the load section's concurrent viewers (segments at playback pace)
     BENCH_LOAD_UPLINK=50      the load section's honest uploader's uplink (Mbit/s), idle and under load
-    BENCH_ONLY=ttfp,scaling,ingest,serving,gate,api,live,viewer,load   a subset of sections; `load` (about 2.5 minutes,
-                              needs wrk) is issue 14's test: Flick behind a trusted proxy, idle then under 200 viewers,
-                              2 re-encodes and an attacker from one IPv6 /64 (bench/flickbench/load.py)
+    BENCH_ONLY=ttfp,scaling,ingest,serving,gate,api,live,viewer,load,ladder   a subset of sections; `load` (about 2.5
+                              minutes, needs wrk) is issue 14's test: Flick behind a trusted proxy, idle then under 200
+                              viewers, 2 re-encodes and an attacker from one IPv6 /64 (bench/flickbench/load.py);
+                              `ladder` (issue 13) the lower renditions' CPU cost and a first playable beside two of them
+                              (bench/flickbench/ladder.py). Other sections run without ladder workers.
     FLICK_BIN=target/release/flick
 Exits non-zero when the harness itself fails (a video never plays, a tool is missing); missed targets are
 reported, not errors: machines are shared and noisy, and CI must not turn timing into flaky failures.
@@ -38,14 +40,14 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from flickbench import gate, ingest, live, load, report, serving, viewer
+from flickbench import gate, ingest, ladder, live, load, report, serving, viewer
 from flickbench.machine import git_describe, load_average, machine
 from flickbench.reference import probe_duration, reference_command, run_reference
 from flickbench.server import Flick
 from flickbench.stream import measure_flick, video_status, wait_encoding, wait_ready
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("ttfp", "scaling", "ingest", "serving", "gate", "api", "live", "viewer", "load")
+SECTIONS = ("ttfp", "scaling", "ingest", "serving", "gate", "api", "live", "viewer", "load", "ladder")
 
 
 @dataclass(frozen=True)
@@ -369,6 +371,22 @@ def section_viewer(s: Settings, inputs: list[Input]) -> list[dict]:
     return entries
 
 
+def section_ladder(s: Settings, source: Input, new_upload: Input) -> dict:
+    """Issue 13's ladder: CPU per minute of 1080p input for its 720p and 360p renditions, and the first playable of a
+    new upload (a re-encode) while two ladder encodes run, beside the same figure idle."""
+    path = s.path(source)
+    result = {"input": source.label, "new_upload": new_upload.label}
+    result["cost"] = ladder.cost(s.flick_bin, s.scratch, s.log("ladder-cost"), path, probe_duration(path), 3)
+    c = result["cost"]
+    say(f"ladder: {c['renditions']} renditions of {source.label} in {c['wall_seconds']:.1f} s, "
+        f"{c['cpu_per_input_minute']:.0f} CPU-s per minute of input")
+    result["priority"] = ladder.priority(s.flick_bin, s.scratch, s.log("ladder-priority"), path,
+                                         s.path(new_upload), max(s.runs, 1), s.poll)
+    p = result["priority"]
+    say(f"ladder: first playable idle {p['idle']}, beside two ladder encodes {p['loaded']}")
+    return result
+
+
 def section_load(s: Settings, clip: Input, encodes: list[Input], slow: Input) -> dict:
     """Issue 14's load test, one Flick behind a trusted proxy: the honest uploader idle, then the same upload while
     viewers watch at playback pace, two re-encodes run and an attacker floods uploads from one IPv6 /64."""
@@ -436,11 +454,15 @@ def run_sections(s: Settings) -> dict:
         say(f"load: {s.load_viewers} viewers, 2 re-encodes and an attacker from one /64, honest uploads at "
             f"{s.load_uplink:g} Mbit/s idle and under load")
         results["load"] = section_load(s, H264_60S, [HEVC_60S, VP9_60S], VP9_60S)
+    if "ladder" in s.sections and not s.smoke:
+        say("ladder: the lower renditions' cost, and a first playable beside two ladder encodes")
+        results["ladder"] = section_ladder(s, H264_60S, HEVC_60S)
     if s.smoke:
         for section, measure in (("4 Serving", "segment req/s vs nginx; API p99 under encodes"),
                                  ("5 Scaling", "TTFP at 50 MB, 250 MB, 1 GB"),
                                  ("7 Viewer", "Chromium on the share page during the upload"),
-                                 ("8 Load", "200 viewers, 2 re-encodes and an attacker beside an honest upload")):
+                                 ("8 Load", "200 viewers, 2 re-encodes and an attacker beside an honest upload"),
+                                 ("9 Ladder", "lower renditions' CPU; a first playable beside two ladder encodes")):
             results["skipped"].append((section, measure, "smoke run"))
     return results
 

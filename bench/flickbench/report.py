@@ -35,6 +35,8 @@ GATE_ADDED_MAX_MS = 1.0
 # server's resident memory at most this at its peak.
 LOAD_TTFP_RATIO_MAX = 2.0
 LOAD_RSS_MAX = 1 << 30
+# Ladder (issue 13): a new upload's first playable beside two ladder encodes at most this multiple of its idle figure.
+LADDER_TTFP_RATIO_MAX = 1.10
 
 
 @dataclass
@@ -361,6 +363,23 @@ def skipped_row(section: str, measure: str, why: str) -> Row:
     return Row(section, measure, "—", f"skipped ({why})", "—", "—", "—", "n/a")
 
 
+def ladder_rows(ld: dict) -> list[Row]:
+    """Issue 13's ladder: its CPU cost, and a first playable beside two ladder encodes against the idle figure."""
+    c, p = ld["cost"], ld["priority"]
+    idle, loaded = median(p["idle"]), median(p["loaded"])
+    ratio = loaded / idle if idle else float("inf")
+    note = "" if p["ladders_ran_throughout"] else " (a ladder ended before the upload was playable)"
+    return [
+        Row("9 Ladder", f"CPU of the lower renditions ({c['renditions']}: 720p, 360p) per minute of input, "
+            f"{c['cores']} cores", ld["input"],
+            f"{c['cpu_per_input_minute']:.0f} CPU-s per minute ({c['cpu_seconds']:.0f} CPU-s in "
+            f"{c['wall_seconds']:.0f} s wall)", "—", "—", "—", "—"),
+        Row("9 Ladder", f"new upload → first playable beside two ladder encodes (median of {len(p['loaded'])})",
+            ld["new_upload"], f"{secs(loaded)}{note}", f"idle {secs(idle)}", f"{ratio:.2f}x idle",
+            f"≤ {LADDER_TTFP_RATIO_MAX:g}x idle", verdict(ratio <= LADDER_TTFP_RATIO_MAX)),
+    ]
+
+
 def build_rows(results: dict) -> list[Row]:
     rows: list[Row] = []
     for entry in results.get("ttfp", []):
@@ -384,6 +403,8 @@ def build_rows(results: dict) -> list[Row]:
         rows += viewer_rows(entry)
     if "load" in results:
         rows += load_rows(results["load"])
+    if "ladder" in results:
+        rows += ladder_rows(results["ladder"])
     for section, measure, why in results.get("skipped", []):
         rows.append(skipped_row(section, measure, why))
     return rows

@@ -33,6 +33,8 @@ class Flick:
             "FLICK_SERVER__PORT": "0",
             "FLICK_STORAGE__DATA_DIR": str(self.data_dir),
             "RUST_LOG": os.environ.get("BENCH_FLICK_LOG", "info"),
+            # Lower renditions only where a section measures them (ladder.py): elsewhere they would add CPU.
+            "FLICK_PROCESSING__LADDER_WORKERS": "0",
         })
         full_env.update(env or {})
         log_path.parent.mkdir(parents=True, exist_ok=True)

@@ -67,6 +67,49 @@ pub fn clean_file_name(raw: &str) -> String {
     cleaned.trim().to_owned()
 }
 
+/// The file name a `Content-Disposition` header names (`filename="clip.mp4"` or `filename=clip.mp4`; the
+/// RFC 5987 `filename*` form is read when it is UTF-8), cleaned like any declared name; `None` when it names none.
+pub fn content_disposition_file_name(header: &str) -> Option<String> {
+    let mut plain = None;
+    for param in header.split(';').skip(1) {
+        let Some((key, value)) = param.split_once('=') else { continue };
+        let (key, value) = (key.trim().to_ascii_lowercase(), value.trim());
+        if key == "filename*" {
+            let encoded = value.strip_prefix("UTF-8''").or_else(|| value.strip_prefix("utf-8''"))?;
+            let decoded = percent_decode(encoded)?;
+            return Some(clean_file_name(&decoded)).filter(|n| !n.is_empty());
+        }
+        if key == "filename" {
+            let unquoted = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(value);
+            plain = Some(clean_file_name(&unquoted.replace("\\\"", "\""))).filter(|n| !n.is_empty());
+        }
+    }
+    plain
+}
+
+/// `%XX` escapes decoded; `None` for a malformed escape or bytes that are not UTF-8.
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// The name of a video uploaded without one (`curl -T`, a tus upload without metadata): when it was uploaded.
+pub fn dated_name(now: chrono::DateTime<chrono::Utc>) -> String {
+    now.format("Video of %-d %b %Y, %H:%M UTC").to_string()
+}
+
 /// The title shown for a video: its file name without the extension.
 pub fn title_of(file_name: &str) -> String {
     match file_name.rsplit_once('.') {
@@ -105,5 +148,24 @@ mod tests {
         assert_eq!(extension_of("C:\\x\\y.webm").as_deref(), Some("webm"));
         assert_eq!(clean_file_name("../../etc/pass\u{0}wd.mp4"), "passwd.mp4");
         assert_eq!(title_of("holiday.final.mov"), "holiday.final");
+    }
+
+    #[test]
+    fn content_disposition_names_a_file_or_nothing() {
+        let name = content_disposition_file_name;
+        assert_eq!(name("attachment; filename=\"holiday clip.mp4\"").as_deref(), Some("holiday clip.mp4"));
+        assert_eq!(name("attachment; filename=clip.mov").as_deref(), Some("clip.mov"));
+        assert_eq!(name("attachment; filename*=UTF-8''%C3%A9t%C3%A9.mkv").as_deref(), Some("été.mkv"));
+        assert_eq!(name("attachment; filename=\"../../etc/passwd.mp4\"").as_deref(), Some("passwd.mp4"));
+        assert_eq!(name("attachment; filename*=UTF-8''%ZZ.mp4"), None, "a malformed escape");
+        assert_eq!(name("attachment; filename=\"\""), None);
+        assert_eq!(name("inline"), None);
+        assert_eq!(name(""), None);
+    }
+
+    #[test]
+    fn unnamed_uploads_are_named_by_their_date() {
+        let at = chrono::DateTime::parse_from_rfc3339("2026-12-02T03:40:09Z").unwrap().with_timezone(&chrono::Utc);
+        assert_eq!(dated_name(at), "Video of 2 Dec 2026, 03:40 UTC");
     }
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 use flick_domain::ports::{BlobKey, Budgets};
-use flick_domain::upload::{Container, extension_of};
+use flick_domain::upload::{Container, dated_name, extension_of};
 use flick_domain::{NewVideo, ShareId, VideoId, VideoStatus};
 
 use crate::client::ClientIp;
@@ -101,7 +101,7 @@ pub(crate) fn name_for(state: &AppState, name: Option<String>, container: Contai
             if !state.config.upload.allowed_extensions.iter().any(|a| a.eq_ignore_ascii_case(ext)) {
                 return Err(unsupported_extension(state, ext));
             }
-            let stem = other.filter(|n| !n.is_empty()).unwrap_or_else(|| "video".to_owned());
+            let stem = other.filter(|n| !n.is_empty()).unwrap_or_else(|| dated_name(chrono::Utc::now()));
             Ok(format!("{stem}.{ext}"))
         }
     }

@@ -2,7 +2,7 @@
 //! minimal built-in fallbacks when the UI is not built, and `/healthz`.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 use flick_domain::ports::{Repo, Store};
 
@@ -136,16 +136,7 @@ const UI_MISSING: &str = "<p class=\"note\">The full web app is not built into t
 pub async fn share_page(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
     let video = match load(&state, &id, &headers).await {
         Ok(seen) => seen.video,
-        Err(ApiError::NotFound) => {
-            let head = "<title>Not found · Flick</title>";
-            return match state.web.index_with_head(head) {
-                Some(html) => html_response(StatusCode::NOT_FOUND, html),
-                None => html_response(
-                    StatusCode::NOT_FOUND,
-                    page("Not found · Flick", "", "<h1>Not found</h1><p>This video does not exist or was deleted.</p>"),
-                ),
-            };
-        }
+        Err(ApiError::NotFound) => return not_found_page(&state),
         Err(e) => return e.into_response(),
     };
     // A protected video's page names nothing of it (nor does its preview) until the password is given.
@@ -205,8 +196,12 @@ pub async fn ui_asset(State(state): State<AppState>, Path(path): Path<String>) -
     }
 }
 
-/// Unknown paths: a top-level file of the web app's build (favicon…), else the JSON 404.
-pub async fn fallback(State(state): State<AppState>, uri: Uri) -> Response {
+/// Path prefixes whose unknown paths are for programs (players, scripts), not people: they keep the JSON 404.
+const MACHINE_PREFIXES: [&str; 5] = ["api", "streams", "thumbnails", "assets", "static"];
+
+/// Unknown paths: a top-level file of the web app's build (favicon…); else, for a page a person asked for, the
+/// friendly 404 page; else the JSON 404.
+pub async fn fallback(State(state): State<AppState>, method: Method, uri: Uri) -> Response {
     let path = uri.path().trim_start_matches('/');
     if !path.contains('/')
         && path != "index.html"
@@ -219,7 +214,27 @@ pub async fn fallback(State(state): State<AppState>, uri: Uri) -> Response {
         )
             .into_response();
     }
+    let first = path.split('/').next().unwrap_or("");
+    if matches!(method, Method::GET | Method::HEAD) && !MACHINE_PREFIXES.contains(&first) {
+        return not_found_page(&state);
+    }
     ApiError::NotFound.into_response()
+}
+
+/// The 404 page: the web app (which shows its "not found" view for any path it does not know), or a built-in one.
+fn not_found_page(state: &AppState) -> Response {
+    let head = "<title>Not found · Flick</title>";
+    match state.web.index_with_head(head) {
+        Some(html) => html_response(StatusCode::NOT_FOUND, html),
+        None => html_response(
+            StatusCode::NOT_FOUND,
+            page(
+                "Not found · Flick",
+                "",
+                "<h1>Not found</h1><p>This page or video does not exist, or was deleted.</p>",
+            ),
+        ),
+    }
 }
 
 fn page_with_head(head: &str, body: &str) -> String {

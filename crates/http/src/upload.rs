@@ -9,7 +9,7 @@ use axum::extract::{FromRequest, Multipart, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use bytes::Bytes;
-use flick_domain::upload::{Container, SNIFF_LEN, clean_file_name, sniff};
+use flick_domain::upload::{Container, SNIFF_LEN, clean_file_name, content_disposition_file_name, sniff};
 use flick_domain::{ManageToken, ShareId, VideoId};
 use futures_util::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
@@ -82,7 +82,12 @@ pub async fn upload(
             }
         }
     } else {
-        let name = query.filename.as_deref().map(clean_file_name);
+        // `?filename=`, else the name a `Content-Disposition` header gives (`curl -T` sends neither).
+        let disposition = request.headers().get(header::CONTENT_DISPOSITION).and_then(|v| v.to_str().ok());
+        let name = match query.filename.as_deref() {
+            Some(f) => Some(clean_file_name(f)),
+            None => disposition.and_then(content_disposition_file_name),
+        };
         check_declared_name(&state, name.as_deref())?;
         receive(&state, request.into_body().into_data_stream(), name).await?
     };

@@ -96,3 +96,51 @@ async fn multipart_and_nameless_uploads_work() {
     let resp = client().post(server.url("/api/upload")).body(bytes).send().await.unwrap();
     assert_eq!(resp.status(), 201);
 }
+
+/// A person who mistypes a page gets the web app's "not found" page (HTML, 404); programs asking the API, streams or
+/// assets for something unknown keep the JSON error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_pages_are_html_and_unknown_api_paths_json() {
+    let server = Server::start(&[]);
+    for path in ["/nope", "/videos/123", "/v/abc/extra", "/library/x"] {
+        let r = client().get(server.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), 404, "{path}");
+        let kind = r.headers()[reqwest::header::CONTENT_TYPE].to_str().unwrap().to_owned();
+        assert!(kind.starts_with("text/html"), "{path}: {kind}");
+        assert!(r.text().await.unwrap().contains("<title>Not found · Flick</title>"), "{path}");
+    }
+    for path in ["/api/nope", "/streams/abc", "/streams/abc/def/ghi/jkl", "/assets/nope.js", "/thumbnails/a/b"] {
+        let r = client().get(server.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), 404, "{path}");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "not_found", "{path}");
+    }
+    let r = client().post(server.url("/nope")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(r.json::<serde_json::Value>().await.unwrap()["error"]["code"], "not_found", "not a page: JSON");
+}
+
+/// `curl -T clip.mp4 URL` names nothing: the video is named by its date; a `Content-Disposition` name is used.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_raw_upload_is_named_by_its_disposition_or_its_date() {
+    let server = Server::start(&[]);
+    let bytes = tokio::fs::read(fixture("h264_aac_faststart.mp4")).await.unwrap();
+    let server = &server;
+    let put = |disposition: Option<&str>| {
+        let mut request = client().put(server.url("/api/upload")).body(bytes.clone());
+        if let Some(d) = disposition {
+            request = request.header(reqwest::header::CONTENT_DISPOSITION, d);
+        }
+        async move {
+            let r = request.send().await.unwrap();
+            assert_eq!(r.status(), 201);
+            let body: serde_json::Value = r.json().await.unwrap();
+            status(server, body["id"].as_str().unwrap()).await["title"].as_str().unwrap().to_owned()
+        }
+    };
+    assert_eq!(put(Some("attachment; filename=\"Beach day.mp4\"")).await, "Beach day");
+    assert_eq!(put(Some("attachment; filename*=UTF-8''%C3%A9t%C3%A9.mp4")).await, "été");
+    let dated = put(None).await;
+    let year = chrono::Utc::now().format("%Y").to_string();
+    assert!(dated.starts_with("Video of ") && dated.contains(&year) && dated.ends_with(" UTC"), "{dated}");
+}
