@@ -53,6 +53,9 @@ export async function startServer(extraEnv = {}, { port = 0, dataDir: givenDataD
       FLICK_SERVER__HOST: '127.0.0.1',
       FLICK_STORAGE__DATA_DIR: dataDir,
       FLICK_LOG__FORMAT: 'text',
+      // Lower renditions only where a test asks for them (ladder.test.mjs): elsewhere they would add CPU to
+      // tests that count stalls.
+      FLICK_PROCESSING__LADDER_WORKERS: '0',
       NO_COLOR: '1',
       ...extraEnv,
     },

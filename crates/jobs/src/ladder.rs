@@ -20,7 +20,8 @@ use crate::error::JobError;
 
 /// The blob naming the lower renditions that are complete: `#EXT-X-STREAM-INF` entries for the master playlist.
 pub const RENDITIONS_FILE: &str = "renditions.m3u8";
-/// Ladder encodes yield the CPU to everything else.
+/// Ladder encodes yield the CPU to everything else: the lowest niceness, which the process runner also puts in the
+/// idle scheduling class (SCHED_IDLE).
 const LADDER_NICE: i32 = 19;
 /// A ladder encode may wait long for the CPU (it runs at the lowest priority): its wall-clock limit is this many times
 /// a first rendition's. Its CPU budget still bounds what it may use.

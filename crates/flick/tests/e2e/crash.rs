@@ -130,3 +130,57 @@ async fn a_missing_thumbnail_is_made_again_at_start_up() {
     drop(server);
     drop(temp);
 }
+
+/// A crash while a lower rendition is being encoded: nothing half made is listed, and after the restart the ladder is
+/// made again, whole (issue 13).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ladder_cut_short_by_a_crash_is_never_half_listed_and_made_again() {
+    let clip = fixture("h264_aac_1080p_60s.mp4");
+    let ladder = [("FLICK_PROCESSING__LADDER_WORKERS", "1")];
+    let mut server = Server::start(&ladder);
+    let (code, body) = upload(&server, &clip, "clip.mp4").await;
+    assert_eq!(code, 201, "{body}");
+    let id = body["id"].as_str().unwrap().to_owned();
+    assert_eq!(wait_done(&server, &id, Duration::from_secs(60)).await["status"], "ready");
+    let data_dir = server.data_dir.clone();
+    // Crash once ffmpeg writes the 720p rendition.
+    let start = Instant::now();
+    while !processes_mentioning(&data_dir).iter().any(|p| p.contains("/r720/")) {
+        assert!(start.elapsed() < Duration::from_secs(60), "the 720p rendition never started");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let master = |server: &Server| {
+        let url = server.url(&format!("/streams/{id}/master.m3u8"));
+        async move { client().get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    assert_eq!(master(&server).await.matches("#EXT-X-STREAM-INF").count(), 1, "nothing listed mid-encode");
+    let temp = server.take_temp();
+    server.kill9();
+
+    let server = Server::start_on(&data_dir, &ladder);
+    assert_eq!(master(&server).await.matches("#EXT-X-STREAM-INF").count(), 1, "nothing half made is listed");
+    let start = Instant::now();
+    let listed = loop {
+        let text = master(&server).await;
+        if text.matches("#EXT-X-STREAM-INF").count() == 3 {
+            break text;
+        }
+        assert!(start.elapsed() < Duration::from_secs(300), "the ladder was not made again: {text}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert!(listed.contains("r720/index.m3u8") && listed.contains("r360/index.m3u8"), "{listed}");
+    let count = |text: String| text.matches("#EXTINF").count();
+    let first = count(
+        client().get(server.url(&format!("/streams/{id}/index.m3u8"))).send().await.unwrap().text().await.unwrap(),
+    );
+    let lower = count(
+        client().get(server.url(&format!("/streams/{id}/r720/index.m3u8"))).send().await.unwrap().text().await.unwrap(),
+    );
+    assert_eq!(first, lower, "the 720p rendition is whole");
+    let decoded = decode_hls(&server.url(&format!("/streams/{id}/r720/index.m3u8")));
+    assert_eq!((decoded.width, decoded.height), (1280, 720));
+    assert!((decoded.duration - source_duration(&clip)).abs() <= 0.5, "decoded {}", decoded.duration);
+    drop(server);
+    drop(temp);
+}

@@ -13,6 +13,9 @@ const LIMIT_FSIZE_BYTES: u64 = 4 << 30;
 /// Open files of a child: ffmpeg needs a handful.
 const LIMIT_NOFILE: u64 = 256;
 
+/// A child asked to run at this niceness (the ladder's) runs in the idle scheduling class.
+const IDLE_NICE: i32 = 19;
+
 /// Limits applied in the child before exec.
 #[derive(Clone, Copy)]
 pub(super) struct ChildLimits {
@@ -63,6 +66,15 @@ impl ChildLimits {
         // SAFETY: plain system call on this process.
         unsafe {
             libc::setpriority(libc::PRIO_PROCESS as _, 0, self.nice);
+        }
+        // The lowest niceness also means the idle scheduling class: the child runs on what every other task leaves
+        // (a niceness of 19 still takes a tenth of a core beside a niceness of 10; SCHED_IDLE a fortieth).
+        if self.nice >= IDLE_NICE {
+            let param = libc::sched_param { sched_priority: 0 };
+            // SAFETY: plain system call on this process with a valid pointer to a local.
+            unsafe {
+                libc::sched_setscheduler(0, libc::SCHED_IDLE, &param);
+            }
         }
         set_limit(libc::RLIMIT_CORE, 0, 0)?;
         set_limit(libc::RLIMIT_AS, LIMIT_AS_BYTES, LIMIT_AS_BYTES)?;

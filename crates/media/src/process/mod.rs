@@ -400,6 +400,18 @@ mod tests {
         assert!(nice >= 7, "niceness set (or already higher): {text}");
     }
 
+    #[tokio::test]
+    async fn the_lowest_niceness_runs_in_the_idle_class() {
+        // Field 41 of /proc/PID/stat is the scheduling policy: 0 normal, 5 SCHED_IDLE (inherited by `cut`).
+        let policy = |nice| async move {
+            let out = niced_sh("cut -d' ' -f41 /proc/self/stat", nice, Duration::from_secs(10));
+            let out = out.collect(4096).run().await.unwrap();
+            String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        };
+        assert_eq!(policy(19).await, "5", "SCHED_IDLE at niceness 19");
+        assert_eq!(policy(10).await, "0", "the normal class otherwise");
+    }
+
     /// Runs `inv` and checks that its timeout stopped it, promptly.
     async fn times_out(inv: Invocation<'_>) {
         let started = std::time::Instant::now();
