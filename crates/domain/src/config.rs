@@ -226,6 +226,9 @@ pub struct ProcessingConfig {
     /// Ladder encodes run at once in this process (0: no ladder is made here). They never take a worker of `workers`
     /// or `live_workers`, and run at niceness 19, so they never delay anyone's first playable.
     pub ladder_workers: u32,
+    /// Keep the uploaded file of a video that is re-encoded once its HLS (and ladder) is made, so that it can be
+    /// downloaded as uploaded (`share.allow_download`). Videos served from their original keep it anyway.
+    pub keep_originals: bool,
 }
 
 /// One rendition of the adaptive ladder.
@@ -254,6 +257,7 @@ impl Default for ProcessingConfig {
             max_reencode_duration_seconds: 2 * 3600,
             ladder: vec![Rung { height: 720, video_kbps: 3000 }, Rung { height: 360, video_kbps: 800 }],
             ladder_workers: 1,
+            keep_originals: false,
         }
     }
 }
@@ -273,11 +277,14 @@ pub struct AdminConfig {
 pub struct ShareConfig {
     /// Render Open Graph tags (title, thumbnail) so chat apps show a preview of a pasted link.
     pub link_previews: bool,
+    /// Viewers may download the original file as uploaded (`GET /v/{id}/download`, a Download button), where it is
+    /// kept (`processing.keep_originals` for re-encoded videos) and the video has no view limit.
+    pub allow_download: bool,
 }
 
 impl Default for ShareConfig {
     fn default() -> Self {
-        ShareConfig { link_previews: true }
+        ShareConfig { link_previews: true, allow_download: false }
     }
 }
 

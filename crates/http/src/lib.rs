@@ -66,6 +66,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(pages::home))
         .route("/library", get(pages::library))
         .route("/v/{id}", get(pages::share_page))
+        .route("/v/{id}/download", get(streams::download))
         .route("/assets/{*path}", get(pages::ui_asset))
         .route("/static/{file}", get(pages::static_asset))
         .route("/healthz", get(pages::healthz))

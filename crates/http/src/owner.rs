@@ -47,7 +47,7 @@ pub async fn update(
     }
     let video = state.repo.update_access(video.id, &update).await?.ok_or(ApiError::NotFound)?;
     tracing::info!(video_id = %video.id, "video settings changed");
-    let view = VideoView::of(&video, Playable::of(&state, &video).await?);
+    let view = VideoView::of(&video, Playable::of(&state, &video).await?, crate::videos::downloadable(&state, &video));
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(OwnerView::of(view, &video))).into_response())
 }
 

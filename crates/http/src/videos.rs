@@ -33,6 +33,8 @@ pub struct VideoView {
     url: String,
     stream_url: String,
     thumbnail_url: Option<String>,
+    /// The original file as uploaded, where viewers may download it.
+    download_url: Option<String>,
     duration_seconds: Option<f64>,
     width: Option<u32>,
     height: Option<u32>,
@@ -83,9 +85,20 @@ pub fn display_title(v: &Video) -> String {
     v.title.clone().filter(|t| !t.is_empty()).unwrap_or_else(|| title_of(&v.original_name))
 }
 
+/// Whether viewers may download the original of `v` now: downloads are allowed, the video is ready and has no view
+/// limit (a download would outlive it), and its original is kept.
+pub fn downloadable(state: &AppState, v: &Video) -> bool {
+    state.config.share.allow_download
+        && v.status == VideoStatus::Ready
+        && v.access.max_views.is_none()
+        && (v.delivery == Delivery::Original || state.config.processing.keep_originals)
+}
+
 impl VideoView {
-    pub fn of(v: &Video, now: Playable) -> Self {
+    /// What the API says of `v`; `download` when [`downloadable`].
+    pub fn of(v: &Video, now: Playable, download: bool) -> Self {
         let links = Links::of(v.share_id);
+        let download_url = download.then(|| format!("{}/download", links.share));
         VideoView {
             id: v.share_id.to_string(),
             title: display_title(v),
@@ -98,6 +111,7 @@ impl VideoView {
             url: links.share,
             stream_url: links.stream,
             thumbnail_url: v.has_thumbnail.then_some(links.thumbnail),
+            download_url,
             duration_seconds: v.duration_seconds,
             width: v.width,
             height: v.height,
@@ -167,7 +181,7 @@ pub async fn get_video(
         return Ok(([(header::CACHE_CONTROL, "no-store")], Json(body)).into_response());
     }
     let now = Playable::of(&state, &video).await?;
-    let view = VideoView::of(&video, now);
+    let view = VideoView::of(&video, now, downloadable(&state, &video));
     if owner {
         return Ok(([(header::CACHE_CONTROL, "no-store")], Json(OwnerView::of(view, &video))).into_response());
     }
@@ -219,7 +233,7 @@ pub async fn list_videos(
     let videos = state.repo.list_videos(limit, q.offset.unwrap_or(0)).await?;
     let mut views: Vec<VideoView> = Vec::with_capacity(videos.len());
     for v in &videos {
-        views.push(VideoView::of(v, Playable::of(&state, v).await?));
+        views.push(VideoView::of(v, Playable::of(&state, v).await?, downloadable(&state, v)));
     }
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(serde_json::json!({ "videos": views }))))
 }

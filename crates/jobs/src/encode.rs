@@ -211,7 +211,7 @@ async fn encode(
     // The original is only needed until its HLS is complete (ffmpeg read it to its end: the upload is complete), or
     // until its ladder is made from it.
     let (width, height) = info.display_size();
-    if !crate::ladder::queue_if_wanted(ctx, video, width.min(height)).await? {
+    if !crate::ladder::queue_if_wanted(ctx, video, width.min(height)).await? && !ctx.settings.keep_originals {
         ctx.store.delete(&BlobKey::raw(id)).await?;
     }
     Ok(())

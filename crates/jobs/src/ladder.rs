@@ -96,8 +96,8 @@ pub(crate) async fn run(ctx: &Context, video: &Video, work: &Path) -> Result<(),
             "rendition listed"
         );
     }
-    // A video re-encoded for its first rendition kept its original only for the ladder.
-    if video.delivery == Delivery::Stored {
+    // A video re-encoded for its first rendition kept its original only for the ladder (unless originals are kept).
+    if video.delivery == Delivery::Stored && !ctx.settings.keep_originals {
         ctx.store.delete(&BlobKey::raw(id)).await?;
     }
     Ok(())

@@ -136,6 +136,7 @@ async fn report_failure(ctx: &Context, job: &Job, error: JobError) -> JobEnd {
         // The video plays without its ladder; an original kept only for the ladder goes.
         if let Ok(Some(video)) = ctx.repo.get_video(job.video_id).await
             && video.delivery == flick_domain::Delivery::Stored
+            && !ctx.settings.keep_originals
             && let Err(e) = ctx.store.delete(&BlobKey::raw(job.video_id)).await
         {
             tracing::warn!(error = %e, "could not remove the original kept for a ladder given up");

@@ -23,6 +23,8 @@ export interface Video {
   url: string;
   streamUrl: string;
   thumbnailUrl: string | null;
+  /** The original file as uploaded, when the site lets viewers download it (absent or null otherwise). */
+  downloadUrl?: string | null;
   /** Known shortly after the upload starts (once the index is read); null before. */
   durationSeconds: number | null;
   width: number | null;

@@ -8,6 +8,7 @@ mod attacks;
 mod bad_input;
 mod cluster;
 mod crash;
+mod download;
 mod fairness;
 mod formats;
 mod ladder;
