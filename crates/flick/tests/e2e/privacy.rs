@@ -362,9 +362,13 @@ async fn a_delete_leaves_nothing_mid_upload_and_mid_playback() {
         .header("content-type", "application/offset+octet-stream")
         .body(bytes[half..].to_vec())
         .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404, "the upload is gone too");
+        .await;
+    // The server answers 404 before reading the body and closes: the client sees the answer, or a broken pipe while
+    // it is still writing the body (a race of the two ends).
+    match r {
+        Ok(r) => assert_eq!(r.status(), 404, "the upload is gone too"),
+        Err(e) => assert!(e.is_request() && !e.is_timeout(), "refused, not stalled: {e}"),
+    }
     wait_no_traces(&server.data_dir, &storage, Duration::from_secs(20)).await;
 
     // Mid-playback: a segment is being read when the owner deletes.
