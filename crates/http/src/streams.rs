@@ -25,9 +25,6 @@ use crate::state::AppState;
 use crate::videos::{Seen, display_title, downloadable, load, original_of};
 use flick_domain::upload::extension_of;
 
-/// The blob listing a video's lower renditions (written by the ladder workers): master playlist entries.
-const RENDITIONS_FILE: &str = "renditions.m3u8";
-
 /// Segments never change once listed; playlists do while the video grows. Nothing is for shared caches: a video that
 /// is deleted, expires, or gets a password must not go on playing from a proxy or CDN.
 const IMMUTABLE: &str = "private, max-age=31536000, immutable";
@@ -258,7 +255,7 @@ async fn serve_master(state: &AppState, video: &Video) -> Result<Response, ApiEr
         }
     };
     let ready = video.status == VideoStatus::Ready;
-    if ready && let Some(lower) = state.store.read_text(&BlobKey::hls_file(video.id, RENDITIONS_FILE)?).await? {
+    if ready && let Some(lower) = state.store.read_text(&BlobKey::renditions(video.id)).await? {
         text.push_str(&lower);
     }
     // Lower renditions appear after a video is ready: a player that comes back a minute later sees them.

@@ -4,7 +4,7 @@
 //!
 //! Ladder jobs are taken only by ladder workers, whose ffmpeg runs at niceness 19: they use what the first renditions
 //! leave of the CPU, and never delay anyone's first playable. A rendition's files are stored under
-//! `hls/{id}/r{height}/` and then named in `hls/{id}/renditions.m3u8` (the master playlist's extra entries, replaced
+//! `hls/{id}/r{height}/` and then named in [`BlobKey::renditions`] (the master playlist's extra entries, replaced
 //! atomically): a rendition half made when the job stopped is never listed, and the job run again makes it afresh.
 
 use std::path::Path;
@@ -18,8 +18,6 @@ use flick_packaging::playlist::{self, MediaPlaylist, Segment, Variant};
 use crate::Context;
 use crate::error::JobError;
 
-/// The blob naming the lower renditions that are complete: `#EXT-X-STREAM-INF` entries for the master playlist.
-pub const RENDITIONS_FILE: &str = "renditions.m3u8";
 /// Ladder encodes yield the CPU to everything else: the lowest niceness, which the process runner also puts in the
 /// idle scheduling class (SCHED_IDLE).
 const LADDER_NICE: i32 = 19;
@@ -66,7 +64,7 @@ pub(crate) async fn run(ctx: &Context, video: &Video, work: &Path) -> Result<(),
         tracing::info!("the first rendition is not there: no ladder");
         return Ok(());
     };
-    let renditions_key = BlobKey::hls_file(id, RENDITIONS_FILE)?;
+    let renditions_key = BlobKey::renditions(id);
     let listed = ctx.store.read_text(&renditions_key).await?.unwrap_or_default();
     let mut made: Vec<String> = playlist::variant_uris(&listed);
 
@@ -85,7 +83,7 @@ pub(crate) async fn run(ctx: &Context, video: &Video, work: &Path) -> Result<(),
         let started = std::time::Instant::now();
         let variant = encode_rendition(ctx, &tools, video, &input, &info, plan, &first, &name, work).await?;
         // Listed only now that every file of it is stored.
-        let mut text = listed_text(ctx, &renditions_key).await?;
+        let mut text = ctx.store.read_text(&renditions_key).await?.unwrap_or_default();
         text.push_str(&playlist::render_variants(std::slice::from_ref(&variant)));
         ctx.store.put_bytes(&renditions_key, Bytes::from(text)).await?;
         made.push(uri);
@@ -144,11 +142,6 @@ async fn first_rendition(ctx: &Context, video: &Video, info: &MediaInfo) -> Resu
 /// rendition's segment is the first at or after it, never one frame late for rounding.
 fn cut_before(t: f64) -> f64 {
     ((t * 1000.0 - 0.5).floor() / 1000.0).max(0.001)
-}
-
-/// The text of the renditions blob as it is now.
-async fn listed_text(ctx: &Context, key: &BlobKey) -> Result<String, JobError> {
-    Ok(ctx.store.read_text(key).await?.unwrap_or_default())
 }
 
 /// Encodes one rendition into `work/{name}`, stores its segments and its (closed) playlist under `hls/{id}/{name}/`,

@@ -69,6 +69,12 @@ impl BlobKey {
         BlobKey::new(format!("hls/{id}/{rendition}/{name}"))
     }
 
+    /// `hls/{id}/renditions.m3u8`: the master playlist entries of a video's lower renditions that are complete (written
+    /// by the ladder workers, appended to the master playlist when it is served).
+    pub fn renditions(id: VideoId) -> Self {
+        BlobKey(format!("hls/{id}/renditions.m3u8"))
+    }
+
     /// `thumbs/{id}.jpg`.
     pub fn thumbnail(id: VideoId) -> Self {
         BlobKey(format!("thumbs/{id}.jpg"))
