@@ -23,8 +23,14 @@ export interface Video {
   url: string;
   streamUrl: string;
   thumbnailUrl: string | null;
-  /** The original file as uploaded, when the site lets viewers download it (absent or null otherwise). */
+  /** The original file as uploaded, when its owner (or the site's default) lets viewers download it (absent or null otherwise). */
   downloadUrl?: string | null;
+  /** WebVTT thumbnail track for seek-bar previews (cues point at sprite JPEGs with `#xywh=`), once made; else null. */
+  storyboardUrl?: string | null;
+  /** Caption tracks the owner added, in the order added. */
+  captions?: Caption[];
+  /** The embeddable player page (`/embed/{id}`), for an `<iframe>`. */
+  embedUrl?: string;
   /** Known shortly after the upload starts (once the index is read); null before. */
   durationSeconds: number | null;
   width: number | null;
@@ -41,6 +47,18 @@ export interface Video {
   maxViews?: number | null;
   /** Views still allowed, or null: no limit. */
   viewsLeft?: number | null;
+  /** Viewers may download the original (this video's own setting, else the site's default). */
+  allowDownload?: boolean;
+}
+
+/** A caption track: `POST /api/video/{id}/captions?lang=…&label=…` answers one (201). */
+export interface Caption {
+  /** BCP 47 language tag, e.g. `en`, `pt-BR`: unique per video (adding one again replaces it). */
+  lang: string;
+  /** What the player's captions menu shows, e.g. `English`. */
+  label: string;
+  /** The WebVTT file (plain cue times from 0:00), for a `<track>` element. */
+  url: string;
 }
 
 /** `GET /api/video/{id}` of a password-protected video, asked without proof: nothing else is told. */
@@ -67,6 +85,8 @@ export interface LinkUpdate {
   expiresAt?: string | null;
   /** ≥ 1; setting it starts counting views from zero. */
   maxViews?: number | null;
+  /** Let viewers download the original (a Download button on the share page). */
+  allowDownload?: boolean;
 }
 
 /** `POST /api/video/{id}/revoke`: the video's new link (the old one answers 404 from then on). */
