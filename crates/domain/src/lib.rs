@@ -17,5 +17,6 @@ pub mod video;
 
 pub use ids::{IdError, ManageToken, ShareId, VideoId};
 pub use video::{
-    Access, AccessUpdate, Delivery, NewVideo, UPLOAD_ABANDONED, Video, VideoFailure, VideoStatus, VideoUpdate,
+    Access, AccessUpdate, Caption, CaptionError, Delivery, NewVideo, UPLOAD_ABANDONED, Video, VideoFailure,
+    VideoStatus, VideoUpdate,
 };

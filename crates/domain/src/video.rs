@@ -105,6 +105,8 @@ pub struct Video {
     pub width: Option<u32>,
     pub height: Option<u32>,
     pub has_thumbnail: bool,
+    /// Its seek-bar previews (sprites and their WebVTT track) are stored.
+    pub has_storyboard: bool,
     pub failure: Option<VideoFailure>,
     pub manage_token_hash: String,
     /// Who may watch it, as its owner set it.
@@ -140,6 +142,8 @@ pub struct Access {
     pub views: u32,
     /// When the last counted view started.
     pub last_view_at: Option<DateTime<Utc>>,
+    /// Whether viewers may download the original; `None`: as the site's default (`share.allow_download`).
+    pub allow_download: Option<bool>,
 }
 
 impl Access {
@@ -166,6 +170,7 @@ pub struct AccessUpdate {
     pub expires_at: Option<Option<DateTime<Utc>>>,
     /// Setting a limit (or removing one) starts counting views again from zero.
     pub max_views: Option<Option<u32>>,
+    pub allow_download: Option<bool>,
 }
 
 /// What is known of a video when its upload starts (resumable uploads) or has been accepted (plain uploads).
@@ -195,6 +200,7 @@ pub struct VideoUpdate {
     pub width: Option<u32>,
     pub height: Option<u32>,
     pub has_thumbnail: Option<bool>,
+    pub has_storyboard: Option<bool>,
     /// Set together with `status: Some(Error)`; any other status change clears the failure.
     pub failure: Option<VideoFailure>,
 }
@@ -207,5 +213,63 @@ impl VideoUpdate {
             failure: Some(VideoFailure { code: code.to_owned(), message: message.into() }),
             ..Default::default()
         }
+    }
+}
+
+/// A caption track of a video, as its owner added it: its language (a BCP 47 tag, unique per video) and the name the
+/// player's menu shows. The cues themselves are a WebVTT blob ([`crate::ports::BlobKey::caption`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caption {
+    pub lang: String,
+    pub label: String,
+}
+
+/// Why a caption's language or label is refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CaptionError {
+    #[error("the language must be a tag like en, pt-BR or zh-Hant (letters, digits and hyphens, at most 35)")]
+    Lang,
+    #[error("the label must be 1 to 40 characters, without control characters or quotes")]
+    Label,
+}
+
+impl Caption {
+    /// Checks a language tag (`en`, `pt-BR`, `zh-Hant-TW`: a 2–3 letter language, then subtags of 1–8 letters or
+    /// digits) and a label (1–40 characters, none a control character or a double quote: it is quoted in playlists).
+    pub fn new(lang: &str, label: &str) -> Result<Caption, CaptionError> {
+        let mut parts = lang.split('-');
+        let primary = parts.next().unwrap_or_default();
+        let lang_ok = lang.len() <= 35
+            && (2..=3).contains(&primary.len())
+            && primary.bytes().all(|b| b.is_ascii_alphabetic())
+            && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()));
+        if !lang_ok {
+            return Err(CaptionError::Lang);
+        }
+        let label = label.trim();
+        let count = label.chars().count();
+        if count == 0 || count > 40 || label.chars().any(|c| c.is_control() || c == '"') {
+            return Err(CaptionError::Label);
+        }
+        Ok(Caption { lang: lang.to_owned(), label: label.to_owned() })
+    }
+}
+
+#[cfg(test)]
+mod caption_tests {
+    use super::*;
+
+    #[test]
+    fn caption_languages_and_labels_are_checked() {
+        for good in ["en", "pt-BR", "zh-Hant-TW", "fil", "es-419"] {
+            assert!(Caption::new(good, "Label").is_ok(), "{good}");
+        }
+        for bad in ["", "e", "english", "en_US", "en-", "-en", "en--US", "en/../x", "en US", "en-abcdefghi", "é"] {
+            assert_eq!(Caption::new(bad, "Label"), Err(CaptionError::Lang), "{bad:?}");
+        }
+        for bad in ["", "   ", "a\"b", "line\nbreak", &"x".repeat(41)] {
+            assert_eq!(Caption::new("en", bad), Err(CaptionError::Label), "{bad:?}");
+        }
+        assert_eq!(Caption::new("en", "  English  ").unwrap().label, "English");
     }
 }

@@ -133,6 +133,7 @@ pub async fn run(config: Config, options: Options) -> Result<(), MigrateError> {
         source: source_blobs.store(),
         dest: dest_blobs.store(),
         dest_blobs,
+        source_db: source_db.clone(),
         dest_db: dest_db.clone(),
         scratch: scratch.clone(),
     };
@@ -335,6 +336,7 @@ struct Migration {
     source: Arc<dyn Store>,
     dest: Arc<dyn Store>,
     dest_blobs: BlobStore,
+    source_db: Arc<dyn Database>,
     dest_db: Arc<dyn Database>,
     scratch: PathBuf,
 }
@@ -380,6 +382,10 @@ impl Migration {
             // Changed since an earlier run (on either side): never overwritten; verification reports it.
             tracing::warn!("the destination already holds a different record of this video; left as it is");
             return Ok(());
+        }
+        // Its caption tracks (their cues are blobs, copied above); adding one again only relabels it.
+        for caption in self.source_db.captions(video.id).await.map_err(MigrateError::ReadSource)? {
+            self.dest_db.put_caption(video.id, &caption, u32::MAX).await.map_err(MigrateError::Record)?;
         }
         // What a server's start-up would queue for this record; enqueueing is idempotent.
         let job = match video.status {
@@ -535,20 +541,51 @@ async fn sha256(store: &dyn Store, key: &BlobKey) -> Result<([u8; 32], u64), Sto
 
 /// The names of the fields in which two records of the same video differ.
 fn differences(a: &Video, b: &Video) -> String {
+    // Destructured: a field added to `Video` does not compile here until it is compared.
+    let Video {
+        id: _,
+        share_id,
+        original_name,
+        title,
+        size_bytes,
+        status,
+        playable,
+        playable_seconds,
+        delivery,
+        progress,
+        duration_seconds,
+        width,
+        height,
+        has_thumbnail,
+        has_storyboard,
+        failure,
+        manage_token_hash,
+        access,
+        deleted_at,
+        created_at,
+        updated_at,
+    } = a;
     let fields = [
-        ("original_name", a.original_name == b.original_name),
-        ("size_bytes", a.size_bytes == b.size_bytes),
-        ("status", a.status == b.status),
-        ("playable", a.playable == b.playable),
-        ("progress", a.progress == b.progress),
-        ("duration_seconds", a.duration_seconds == b.duration_seconds),
-        ("width", a.width == b.width),
-        ("height", a.height == b.height),
-        ("has_thumbnail", a.has_thumbnail == b.has_thumbnail),
-        ("failure", a.failure == b.failure),
-        ("manage_token_hash", a.manage_token_hash == b.manage_token_hash),
-        ("created_at", a.created_at == b.created_at),
-        ("updated_at", a.updated_at == b.updated_at),
+        ("share_id", *share_id == b.share_id),
+        ("original_name", *original_name == b.original_name),
+        ("title", *title == b.title),
+        ("size_bytes", *size_bytes == b.size_bytes),
+        ("status", *status == b.status),
+        ("playable", *playable == b.playable),
+        ("playable_seconds", *playable_seconds == b.playable_seconds),
+        ("delivery", *delivery == b.delivery),
+        ("progress", *progress == b.progress),
+        ("duration_seconds", *duration_seconds == b.duration_seconds),
+        ("width", *width == b.width),
+        ("height", *height == b.height),
+        ("has_thumbnail", *has_thumbnail == b.has_thumbnail),
+        ("has_storyboard", *has_storyboard == b.has_storyboard),
+        ("failure", *failure == b.failure),
+        ("manage_token_hash", *manage_token_hash == b.manage_token_hash),
+        ("access", *access == b.access),
+        ("deleted_at", *deleted_at == b.deleted_at),
+        ("created_at", *created_at == b.created_at),
+        ("updated_at", *updated_at == b.updated_at),
     ];
     let differing: Vec<_> = fields.iter().filter(|(_, same)| !same).map(|(name, _)| *name).collect();
     differing.join(", ")

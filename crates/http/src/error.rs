@@ -72,6 +72,8 @@ pub enum ApiError {
     /// same on every try. `code` is the index error's.
     #[error("{message}")]
     DamagedMedia { code: &'static str, message: String },
+    #[error("a video has at most {max} caption tracks: remove one first")]
+    TooManyCaptions { max: u32 },
     #[error("internal error")]
     Internal(String),
     /// Every database connection a request of its kind may use stayed busy: a moment's overload, not a failure.
@@ -112,6 +114,7 @@ impl ApiError {
             ApiError::WrongPassword => (StatusCode::UNAUTHORIZED, "wrong_password"),
             ApiError::TooManyAttempts { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
             ApiError::DamagedMedia { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
+            ApiError::TooManyCaptions { .. } => (StatusCode::CONFLICT, "too_many_captions"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             ApiError::NotReady(_) => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
             ApiError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "server_busy"),

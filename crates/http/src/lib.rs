@@ -9,11 +9,12 @@
 //!   `upload_locks` (one writer per upload in this process);
 //! - `videos` (status as viewers may see it, listing), `owner` (title, password, expiry, view limit, revoke, delete),
 //!   `gate` (who may see a video: the manage token, password and view cookies), `lifecycle` (ending a video:
-//!   tombstone, purge, the sweeper), `links`;
+//!   tombstone, purge, the sweeper), `links`, `captions` (the owner's caption tracks, and serving them);
 //! - `streams` (playlists with blocking reloads, segments from the original or the store, thumbnails);
 //! - `pages` and `web` (the web app, share pages, health), `metrics`, `headers` (security headers, request spans),
 //!   `error` (the one mapping from failures to HTTP), `state`.
 
+mod captions;
 pub mod client;
 mod error;
 mod gate;
@@ -55,17 +56,22 @@ pub fn router(state: AppState) -> Router {
         .route("/api/video/{id}", get(videos::get_video).patch(owner::update).delete(owner::delete))
         .route("/api/video/{id}/revoke", post(owner::revoke))
         .route("/api/video/{id}/unlock", post(owner::unlock))
+        // Caption files are small: the default body limit (2 MB) stands, and the handler's own is lower.
+        .route("/api/video/{id}/captions", post(captions::add))
+        .route("/api/video/{id}/captions/{lang}", axum::routing::delete(captions::remove))
         .route("/api/videos", get(videos::list_videos))
         .route("/api/config", get(videos::public_config));
     let api = api.merge(tus::routes());
     let media = Router::new()
         .route("/streams/{id}/{file}", get(streams::stream_file))
         .route("/streams/{id}/{rendition}/{file}", get(streams::stream_rendition_file))
+        .route("/streams/{id}/captions/{file}", get(captions::serve))
         .route("/thumbnails/{file}", get(streams::thumbnail));
     let pages = Router::new()
         .route("/", get(pages::home))
         .route("/library", get(pages::library))
         .route("/v/{id}", get(pages::share_page))
+        .route("/embed/{id}", get(pages::embed_page))
         .route("/v/{id}/download", get(streams::download))
         .route("/assets/{*path}", get(pages::ui_asset))
         .route("/static/{file}", get(pages::static_asset))

@@ -8,6 +8,10 @@ pub struct Links {
     pub status: String,
     pub stream: String,
     pub thumbnail: String,
+    /// The player alone, for an `<iframe>` on another site.
+    pub embed: String,
+    /// The seek bar's previews (WebVTT thumbnail track).
+    pub storyboard: String,
 }
 
 impl Links {
@@ -17,6 +21,13 @@ impl Links {
             status: format!("/api/video/{id}"),
             stream: format!("/streams/{id}/master.m3u8"),
             thumbnail: format!("/thumbnails/{id}.jpg"),
+            embed: format!("/embed/{id}"),
+            storyboard: format!("/streams/{id}/storyboard.vtt"),
         }
+    }
+
+    /// A caption track's WebVTT file (`lang` checked by [`flick_domain::Caption::new`]).
+    pub fn caption(id: ShareId, lang: &str) -> String {
+        format!("/streams/{id}/captions/{lang}.vtt")
     }
 }

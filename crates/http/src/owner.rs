@@ -29,7 +29,8 @@ const OWNER_VIEW: u32 = 0;
 const MAX_EXPIRY: chrono::TimeDelta = chrono::TimeDelta::days(3653);
 
 /// `PATCH /api/video/{id}` with the manage token: any of `title`, `password` (`null` removes it), `expiresAt`
-/// (RFC 3339, `null`: never), `maxViews` (≥ 1, `null`: no limit; setting it starts counting from zero).
+/// (RFC 3339, `null`: never), `maxViews` (≥ 1, `null`: no limit; setting it starts counting from zero),
+/// `allowDownload` (true or false: this video's own switch over the site's default).
 pub async fn update(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -47,13 +48,17 @@ pub async fn update(
     }
     let video = state.repo.update_access(video.id, &update).await?.ok_or(ApiError::NotFound)?;
     tracing::info!(video_id = %video.id, "video settings changed");
-    let view = VideoView::of(&video, Playable::of(&state, &video).await?, crate::videos::downloadable(&state, &video));
-    Ok(([(header::CACHE_CONTROL, "no-store")], Json(OwnerView::of(view, &video))).into_response())
+    let download = crate::videos::downloadable(&state, &video).await?;
+    let view =
+        VideoView::of(&video, Playable::of(&state, &video).await?, download).with_captions(&state, &video).await?;
+    let owner_view = OwnerView::of(view, &video, crate::videos::download_allowed(&state, &video));
+    Ok(([(header::CACHE_CONTROL, "no-store")], Json(owner_view)).into_response())
 }
 
 /// Checks every field of a settings change (the password is only checked here: hashing it is the caller's).
 fn parse_settings(fields: &Map<String, Value>, now: DateTime<Utc>) -> Result<AccessUpdate, ApiError> {
-    if let Some(unknown) = fields.keys().find(|k| !["title", "password", "expiresAt", "maxViews"].contains(&k.as_str()))
+    if let Some(unknown) =
+        fields.keys().find(|k| !["title", "password", "expiresAt", "maxViews", "allowDownload"].contains(&k.as_str()))
     {
         return Err(ApiError::BadRequest(format!("unknown setting {unknown:?}")));
     }
@@ -104,6 +109,11 @@ fn parse_settings(fields: &Map<String, Value>, now: DateTime<Utc>) -> Result<Acc
             }
         },
         Some(_) => return Err(invalid("invalid_max_views", "The view limit must be a number or null.")),
+    }
+    match fields.get("allowDownload") {
+        None => {}
+        Some(Value::Bool(b)) => update.allow_download = Some(*b),
+        Some(_) => return Err(invalid("invalid_allow_download", "allowDownload must be true or false.")),
     }
     Ok(update)
 }

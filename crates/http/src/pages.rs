@@ -2,8 +2,9 @@
 //! minimal built-in fallbacks when the UI is not built, and `/healthz`.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
+use flick_domain::Video;
 use flick_domain::ports::{Repo, Store};
 
 use crate::error::ApiError;
@@ -134,13 +135,30 @@ const UI_MISSING: &str = "<p class=\"note\">The full web app is not built into t
 
 /// `GET /v/{id}`: the share page, with link-preview tags. Unknown and malformed ids get the same 404 page.
 pub async fn share_page(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    let video = match load(&state, &id, &headers).await {
+    video_page(&state, &id, &headers).await
+}
+
+/// `GET /embed/{id}`: the player alone, for an `<iframe>` on any site (the one page whose CSP allows framing; the
+/// web app routes it). The same tags and the same 404 as the share page.
+pub async fn embed_page(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    let mut response = video_page(&state, &id, &headers).await;
+    if response.status() == StatusCode::OK {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(crate::headers::EMBED_CSP));
+    }
+    response
+}
+
+/// A page about one video (the share page, the embed page): the web app, with its title and link-preview tags.
+async fn video_page(state: &AppState, id: &str, headers: &HeaderMap) -> Response {
+    let video = match load(state, id, headers).await {
         Ok(seen) => seen.video,
-        Err(ApiError::NotFound) => return not_found_page(&state),
+        Err(ApiError::NotFound) => return not_found_page(state),
         Err(e) => return e.into_response(),
     };
     // A protected video's page names nothing of it (nor does its preview) until the password is given.
-    let protected = state.gate.check_password(&headers, &video, chrono::Utc::now()).is_err();
+    let protected = state.gate.check_password(headers, &video, chrono::Utc::now()).is_err();
     let title = if protected { "A private video".to_owned() } else { escape_html(&display_title(&video)) };
     let links = Links::of(video.share_id);
     let mut head = format!("<title>{title} · Flick</title>\n");
@@ -151,11 +169,8 @@ pub async fn share_page(State(state): State<AppState>, Path(id): Path<String>, h
              <meta property=\"og:url\" content=\"{base}{share}\">\n<meta property=\"og:site_name\" content=\"Flick\">\n",
             share = links.share
         ));
-        if video.has_thumbnail && !protected {
-            head.push_str(&format!(
-                "<meta property=\"og:image\" content=\"{base}{thumb}\">\n<meta name=\"twitter:card\" content=\"summary_large_image\">\n",
-                thumb = links.thumbnail
-            ));
+        if !protected {
+            head.push_str(&preview_tags(&video, &links, &base, &title));
         }
     }
     if let Some(html) = state.web.index_with_head(&head) {
@@ -173,6 +188,63 @@ pub async fn share_page(State(state): State<AppState>, Path(id): Path<String>, h
         id = video.share_id,
     );
     html_response(StatusCode::OK, page_with_head(&head, &body))
+}
+
+/// What a chat app shows of an unprotected video: a description, the thumbnail (with its size and alt text), and the
+/// embeddable player to play it inline.
+fn preview_tags(video: &Video, links: &Links, base: &str, title: &str) -> String {
+    let mut tags = String::new();
+    let length = video.duration_seconds.filter(|d| d.is_finite() && *d >= 1.0).map(|d| {
+        let s = d.round() as u64;
+        if s >= 3600 {
+            format!(" ({}:{:02}:{:02})", s / 3600, s / 60 % 60, s % 60)
+        } else {
+            format!(" ({}:{:02})", s / 60, s % 60)
+        }
+    });
+    tags.push_str(&format!(
+        "<meta property=\"og:description\" content=\"A video shared privately with Flick{}.\">\n",
+        length.unwrap_or_default()
+    ));
+    // The player's size in previews: the video's shape at 640 wide at most (like the thumbnail).
+    let size = match (video.width, video.height) {
+        (Some(w), Some(h)) if w > 0 && h > 0 => {
+            let width = w.min(640) / 2 * 2;
+            Some((width, ((f64::from(width) * f64::from(h) / f64::from(w) / 2.0).round() as u32 * 2).max(2)))
+        }
+        _ => None,
+    };
+    if video.has_thumbnail {
+        tags.push_str(&format!("<meta property=\"og:image\" content=\"{base}{}\">\n", links.thumbnail));
+        tags.push_str(&format!("<meta property=\"og:image:alt\" content=\"A frame of {title}\">\n"));
+        if let Some((w, h)) = size {
+            tags.push_str(&format!(
+                "<meta property=\"og:image:width\" content=\"{w}\">\n<meta property=\"og:image:height\" content=\"{h}\">\n"
+            ));
+        }
+    }
+    let embed = format!("{base}{}", links.embed);
+    tags.push_str(&format!(
+        "<meta property=\"og:video\" content=\"{embed}\">\n<meta property=\"og:video:secure_url\" content=\"{embed}\">\n\
+         <meta property=\"og:video:type\" content=\"text/html\">\n"
+    ));
+    if let Some((w, h)) = size {
+        tags.push_str(&format!(
+            "<meta property=\"og:video:width\" content=\"{w}\">\n<meta property=\"og:video:height\" content=\"{h}\">\n"
+        ));
+    }
+    tags.push_str(&format!(
+        "<meta name=\"twitter:card\" content=\"player\">\n<meta name=\"twitter:player\" content=\"{embed}\">\n"
+    ));
+    if let Some((w, h)) = size {
+        tags.push_str(&format!(
+            "<meta name=\"twitter:player:width\" content=\"{w}\">\n<meta name=\"twitter:player:height\" content=\"{h}\">\n"
+        ));
+    }
+    if video.has_thumbnail {
+        tags.push_str(&format!("<meta name=\"twitter:image\" content=\"{base}{}\">\n", links.thumbnail));
+    }
+    tags
 }
 
 fn html_response(status: StatusCode, html: String) -> Response {

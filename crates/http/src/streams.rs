@@ -42,7 +42,13 @@ enum HlsFile {
     Master,
     Media,
     Init,
-    Segment { index: usize, fmp4: bool },
+    Segment {
+        index: usize,
+        fmp4: bool,
+    },
+    /// The seek bar's previews: the WebVTT track, and its sprites.
+    Storyboard,
+    Sprite,
 }
 
 fn classify(name: &str) -> Option<HlsFile> {
@@ -50,8 +56,17 @@ fn classify(name: &str) -> Option<HlsFile> {
         "master.m3u8" => Some(HlsFile::Master),
         "index.m3u8" => Some(HlsFile::Media),
         cut::INIT_FILE => Some(HlsFile::Init),
+        "storyboard.vtt" => Some(HlsFile::Storyboard),
+        _ if is_sprite(name) => Some(HlsFile::Sprite),
         _ => playlist::segment_index(name).map(|index| HlsFile::Segment { index, fmp4: name.ends_with(".m4s") }),
     }
+}
+
+/// `storyboard-000.jpg` … `storyboard-999.jpg`.
+fn is_sprite(name: &str) -> bool {
+    name.strip_prefix("storyboard-")
+        .and_then(|rest| rest.strip_suffix(".jpg"))
+        .is_some_and(|n| n.len() == 3 && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// LL-HLS delivery directives (only the media sequence number is used: Flick has no partial segments).
@@ -125,6 +140,12 @@ async fn serve(
         _ => None,
     };
     let mut response = match (rendition, video.delivery) {
+        (None, _) if kind == HlsFile::Storyboard => {
+            serve_blob(state, &BlobKey::hls_file(video.id, file)?, headers, "text/vtt; charset=utf-8", DONE).await?
+        }
+        (None, _) if kind == HlsFile::Sprite => {
+            serve_blob(state, &BlobKey::hls_file(video.id, file)?, headers, "image/jpeg", IMMUTABLE).await?
+        }
         (Some(rendition), _) => serve_rendition(state, &video, rendition, kind, file, headers).await?,
         (None, _) if kind == HlsFile::Master => serve_master(state, &video).await?,
         (None, Delivery::Original) => serve_cut(state, &video, kind, query, headers).await?,
@@ -239,7 +260,9 @@ async fn serve_cut(
             };
             Ok(stream_response(body, total, range, "video/mp4", IMMUTABLE))
         }
-        HlsFile::Master | HlsFile::Segment { fmp4: false, .. } => Err(ApiError::NotFound),
+        HlsFile::Master | HlsFile::Segment { fmp4: false, .. } | HlsFile::Storyboard | HlsFile::Sprite => {
+            Err(ApiError::NotFound)
+        }
     }
 }
 
@@ -258,6 +281,7 @@ async fn serve_master(state: &AppState, video: &Video) -> Result<Response, ApiEr
     if ready && let Some(lower) = state.store.read_text(&BlobKey::renditions(video.id)).await? {
         text.push_str(&lower);
     }
+    let text = flick_packaging::webvtt::with_subtitles(&text, &crate::captions::subtitle_tracks(state, video).await?);
     // Lower renditions appear after a video is ready: a player that comes back a minute later sees them.
     Ok(bytes_response(text.into(), PLAYLIST, if ready { DONE } else { GROWING }))
 }
@@ -275,7 +299,11 @@ async fn serve_rendition(
     match kind {
         HlsFile::Media => serve_blob(state, &key, headers, PLAYLIST, DONE).await,
         HlsFile::Segment { fmp4: false, .. } => serve_blob(state, &key, headers, "video/mp2t", IMMUTABLE).await,
-        HlsFile::Master | HlsFile::Init | HlsFile::Segment { fmp4: true, .. } => Err(ApiError::NotFound),
+        HlsFile::Master
+        | HlsFile::Init
+        | HlsFile::Segment { fmp4: true, .. }
+        | HlsFile::Storyboard
+        | HlsFile::Sprite => Err(ApiError::NotFound),
     }
 }
 
@@ -309,7 +337,11 @@ async fn serve_stored(
             }
         }
         HlsFile::Segment { fmp4: false, .. } => serve_blob(state, &key, headers, "video/mp2t", IMMUTABLE).await,
-        HlsFile::Master | HlsFile::Init | HlsFile::Segment { fmp4: true, .. } => Err(ApiError::NotFound),
+        HlsFile::Master
+        | HlsFile::Init
+        | HlsFile::Segment { fmp4: true, .. }
+        | HlsFile::Storyboard
+        | HlsFile::Sprite => Err(ApiError::NotFound),
     }
 }
 
@@ -334,7 +366,7 @@ pub async fn download(
 ) -> Result<Response, ApiError> {
     let Seen { video, .. } = load(&state, &id, &headers).await?;
     state.gate.check_password(&headers, &video, Utc::now())?;
-    if !downloadable(&state, &video) {
+    if !downloadable(&state, &video).await? {
         return Err(ApiError::NotFound);
     }
     let ext = extension_of(&video.original_name).unwrap_or_else(|| "mp4".to_owned());

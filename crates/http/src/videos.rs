@@ -7,8 +7,9 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use flick_domain::ids::constant_time_eq;
+use flick_domain::ports::BlobKey;
 use flick_domain::upload::title_of;
-use flick_domain::{Delivery, ManageToken, ShareId, UPLOAD_ABANDONED, Video, VideoStatus};
+use flick_domain::{Caption, Delivery, ManageToken, ShareId, UPLOAD_ABANDONED, Video, VideoStatus};
 use flick_stream::{Arrived, Original};
 use serde::{Deserialize, Serialize};
 
@@ -35,12 +36,37 @@ pub struct VideoView {
     thumbnail_url: Option<String>,
     /// The original file as uploaded, where viewers may download it.
     download_url: Option<String>,
+    /// The seek bar's previews, once made.
+    storyboard_url: Option<String>,
+    /// The player page for an `<iframe>`.
+    embed_url: String,
+    /// Caption tracks (left out of listings).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    captions: Option<Vec<CaptionView>>,
     duration_seconds: Option<f64>,
     width: Option<u32>,
     height: Option<u32>,
     size_bytes: u64,
     created_at: String,
     error: Option<ErrorView>,
+}
+
+/// A caption track as the API shows it.
+#[derive(Serialize)]
+pub struct CaptionView {
+    lang: String,
+    label: String,
+    url: String,
+}
+
+impl CaptionView {
+    pub fn of(v: &Video, caption: &Caption) -> Self {
+        CaptionView {
+            lang: caption.lang.clone(),
+            label: caption.label.clone(),
+            url: Links::caption(v.share_id, &caption.lang),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -85,13 +111,18 @@ pub fn display_title(v: &Video) -> String {
     v.title.clone().filter(|t| !t.is_empty()).unwrap_or_else(|| title_of(&v.original_name))
 }
 
+/// Whether the owner lets viewers download `v` (its own switch, else the site's default).
+pub fn download_allowed(state: &AppState, v: &Video) -> bool {
+    v.access.allow_download.unwrap_or(state.config.share.allow_download)
+}
+
 /// Whether viewers may download the original of `v` now: downloads are allowed, the video is ready and has no view
-/// limit (a download would outlive it), and its original is kept.
-pub fn downloadable(state: &AppState, v: &Video) -> bool {
-    state.config.share.allow_download
-        && v.status == VideoStatus::Ready
-        && v.access.max_views.is_none()
-        && (v.delivery == Delivery::Original || state.config.processing.keep_originals)
+/// limit (a download would outlive it), and its original is still stored.
+pub async fn downloadable(state: &AppState, v: &Video) -> Result<bool, ApiError> {
+    if !download_allowed(state, v) || v.status != VideoStatus::Ready || v.access.max_views.is_some() {
+        return Ok(false);
+    }
+    Ok(state.store.len(&BlobKey::raw(v.id)).await?.is_some())
 }
 
 impl VideoView {
@@ -112,6 +143,9 @@ impl VideoView {
             stream_url: links.stream,
             thumbnail_url: v.has_thumbnail.then_some(links.thumbnail),
             download_url,
+            storyboard_url: v.has_storyboard.then_some(links.storyboard),
+            embed_url: links.embed,
+            captions: None,
             duration_seconds: v.duration_seconds,
             width: v.width,
             height: v.height,
@@ -119,6 +153,15 @@ impl VideoView {
             created_at: v.created_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             error: v.failure.as_ref().map(|f| ErrorView { code: f.code.clone(), message: f.message.clone() }),
         }
+    }
+}
+
+impl VideoView {
+    /// The view with the video's caption tracks.
+    pub async fn with_captions(mut self, state: &AppState, v: &Video) -> Result<Self, ApiError> {
+        let captions = state.repo.captions(v.id).await?;
+        self.captions = Some(captions.iter().map(|c| CaptionView::of(v, c)).collect());
+        Ok(self)
     }
 }
 
@@ -181,9 +224,10 @@ pub async fn get_video(
         return Ok(([(header::CACHE_CONTROL, "no-store")], Json(body)).into_response());
     }
     let now = Playable::of(&state, &video).await?;
-    let view = VideoView::of(&video, now, downloadable(&state, &video));
+    let view = VideoView::of(&video, now, downloadable(&state, &video).await?).with_captions(&state, &video).await?;
     if owner {
-        return Ok(([(header::CACHE_CONTROL, "no-store")], Json(OwnerView::of(view, &video))).into_response());
+        let owner_view = OwnerView::of(view, &video, download_allowed(&state, &video));
+        return Ok(([(header::CACHE_CONTROL, "no-store")], Json(owner_view)).into_response());
     }
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(view)).into_response())
 }
@@ -198,11 +242,14 @@ pub struct OwnerView {
     expires_at: Option<String>,
     max_views: Option<u32>,
     views_left: Option<u32>,
+    /// Viewers may download the original (the video's own switch, else the site's default).
+    allow_download: bool,
 }
 
 impl OwnerView {
-    pub fn of(view: VideoView, v: &Video) -> Self {
+    pub fn of(view: VideoView, v: &Video, allow_download: bool) -> Self {
         OwnerView {
+            allow_download,
             view,
             password_protected: v.access.password_hash.is_some(),
             expires_at: v.access.expires_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
@@ -233,7 +280,7 @@ pub async fn list_videos(
     let videos = state.repo.list_videos(limit, q.offset.unwrap_or(0)).await?;
     let mut views: Vec<VideoView> = Vec::with_capacity(videos.len());
     for v in &videos {
-        views.push(VideoView::of(v, Playable::of(&state, v).await?, downloadable(&state, v)));
+        views.push(VideoView::of(v, Playable::of(&state, v).await?, downloadable(&state, v).await?));
     }
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(serde_json::json!({ "videos": views }))))
 }

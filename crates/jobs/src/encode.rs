@@ -208,11 +208,7 @@ async fn encode(
     };
     ctx.repo.update_video(id, &done).await?;
     tracing::info!(ms = started.elapsed().as_millis() as u64, "ready");
-    // The original is only needed until its HLS is complete (ffmpeg read it to its end: the upload is complete), or
-    // until its ladder is made from it.
-    let (width, height) = info.display_size();
-    if !crate::ladder::queue_if_wanted(ctx, video, width.min(height)).await? && !ctx.settings.keep_originals {
-        ctx.store.delete(&BlobKey::raw(id)).await?;
-    }
+    // The storyboard is made from the original next, which then goes to the ladder or is deleted.
+    crate::storyboard::queue(ctx, video).await?;
     Ok(())
 }

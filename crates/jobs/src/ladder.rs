@@ -94,11 +94,8 @@ pub(crate) async fn run(ctx: &Context, video: &Video, work: &Path) -> Result<(),
             "rendition listed"
         );
     }
-    // A video re-encoded for its first rendition kept its original only for the ladder (unless originals are kept).
-    if video.delivery == Delivery::Stored && !ctx.settings.keep_originals {
-        ctx.store.delete(&BlobKey::raw(id)).await?;
-    }
-    Ok(())
+    // A video re-encoded for its first rendition kept its original only for the ladder (unless it is kept).
+    crate::storyboard::release_original(ctx, video).await
 }
 
 /// What the ladder follows: where the first rendition was cut, and its peak bandwidth.

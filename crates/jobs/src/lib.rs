@@ -5,6 +5,7 @@
 //! - [`worker`]: claim, run with a kept-alive lease, report; [`pipeline`]: what a job does, by kind and container;
 //! - `original`: delivery from the original (package its index, thumbnail from its segments);
 //! - `encode`: ffmpeg to HLS from a file or from the upload as it arrives, with [`publish`]ing as it goes;
+//! - `storyboard`: seek-bar previews of a ready video, then its original handed on;
 //! - `ladder`: the lower renditions of a ready video, at the lowest priority;
 //! - `thumbs`: thumbnails, and healing a missing one; `steps`: what every path shares; [`recover`]: start-up reconciliation; [`node`]: who we are.
 
@@ -17,6 +18,7 @@ mod pipeline;
 mod publish;
 mod recover;
 mod steps;
+mod storyboard;
 mod thumbs;
 mod worker;
 

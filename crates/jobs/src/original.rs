@@ -59,7 +59,7 @@ pub(crate) async fn carry_on(ctx: &Context, video: &Video, original: &Original, 
     };
     ctx.repo.update_video(video.id, &done).await?;
     tracing::info!(ms = ms_since(video), "ready");
-    crate::ladder::queue_if_wanted(ctx, video, package.width.min(package.height)).await?;
+    crate::storyboard::queue(ctx, video).await?;
     Ok(())
 }
 

@@ -10,8 +10,8 @@
 //!   job ends at once and the upload's completion queues it again.
 //!
 //! The job is idempotent: run again (after a crash, or at the upload's completion), it finds what an earlier run did
-//! and carries on from there. A `Thumbnail` job only heals a missing thumbnail; a `Ladder` job adds the lower
-//! renditions of a ready video (`ladder.rs`).
+//! and carries on from there. A `Thumbnail` job only heals a missing thumbnail; a `Storyboard` job makes a ready
+//! video's seek-bar previews (`storyboard.rs`); a `Ladder` job adds its lower renditions (`ladder.rs`).
 
 use std::path::Path;
 
@@ -41,6 +41,7 @@ pub async fn run(ctx: &Context, job: &Job, work: &Path) -> Result<(), JobError> 
         }
         JobKind::Process => Ok(()),
         JobKind::Thumbnail => crate::thumbs::heal(ctx, &video, work).await,
+        JobKind::Storyboard => Box::pin(crate::storyboard::run(ctx, &video, work)).await,
         JobKind::Ladder => Box::pin(crate::ladder::run(ctx, &video, work)).await,
     }
 }

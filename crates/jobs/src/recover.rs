@@ -1,7 +1,7 @@
 //! Start-up reconciliation: whatever a crash left behind is finished, redone or removed.
 
+use flick_domain::VideoId;
 use flick_domain::ports::{BlobKey, JobKind};
-use flick_domain::{Delivery, VideoId, VideoStatus};
 
 use crate::error::JobError;
 use crate::{Context, Node};
@@ -87,20 +87,17 @@ async fn remove_dir(path: &std::path::Path) -> Result<(), JobError> {
     }
 }
 
-/// Deletes raw uploads, HLS folders and thumbnails whose video has no record, and the raw uploads of ready videos
-/// whose HLS was encoded (those served from their original keep it).
+/// Deletes raw uploads, HLS folders and thumbnails whose video has no record. (A ready video's original is released
+/// by its storyboard and ladder jobs, which run again after a crash.)
 async fn remove_orphans(ctx: &Context) -> Result<usize, JobError> {
     let mut removed = 0;
     for (prefix, suffix) in [("raw", ""), ("hls", ""), ("thumbs", ".jpg")] {
         let prefix_key = BlobKey::new(prefix)?;
         for name in ctx.store.list(&prefix_key).await? {
             let id_part = name.strip_suffix(suffix).unwrap_or(&name);
+            // A ready video's original is the business of its storyboard and ladder jobs (which release it).
             let keep = match VideoId::parse(id_part) {
-                Ok(id) => match ctx.repo.get_video(id).await? {
-                    // A ready video's original goes, unless it is what viewers are served.
-                    Some(v) => !(prefix == "raw" && v.status == VideoStatus::Ready && v.delivery == Delivery::Stored),
-                    None => false,
-                },
+                Ok(id) => ctx.repo.exists(id).await?,
                 Err(_) => false,
             };
             if keep {

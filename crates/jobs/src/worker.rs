@@ -132,14 +132,16 @@ async fn report_failure(ctx: &Context, job: &Job, error: JobError) -> JobEnd {
             return JobEnd::Retry;
         }
     };
-    if outcome == JobOutcome::GaveUp && job.kind == JobKind::Ladder {
-        // The video plays without its ladder; an original kept only for the ladder goes.
-        if let Ok(Some(video)) = ctx.repo.get_video(job.video_id).await
-            && video.delivery == flick_domain::Delivery::Stored
-            && !ctx.settings.keep_originals
-            && let Err(e) = ctx.store.delete(&BlobKey::raw(job.video_id)).await
-        {
-            tracing::warn!(error = %e, "could not remove the original kept for a ladder given up");
+    if outcome == JobOutcome::GaveUp && matches!(job.kind, JobKind::Storyboard | JobKind::Ladder) {
+        // The video plays without its previews or its ladder; its original goes on (to the ladder) or goes.
+        if let Ok(Some(video)) = ctx.repo.get_video(job.video_id).await {
+            let next = match job.kind {
+                JobKind::Storyboard => crate::storyboard::hand_on(ctx, &video).await,
+                _ => crate::storyboard::release_original(ctx, &video).await,
+            };
+            if let Err(e) = next {
+                tracing::warn!(error = %e, "could not hand on the original of a job given up");
+            }
         }
     }
     if outcome == JobOutcome::GaveUp && job.kind == JobKind::Process {

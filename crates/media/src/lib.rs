@@ -17,7 +17,7 @@
 //! - `plan`: [`Plan`] from [`MediaInfo`] (and [`rung_plan`] for a lower rendition), and what the output is
 //!   ([`codecs_string`], [`variant_for`]).
 //! - `hls`: the ffmpeg run that writes the segments.
-//! - `thumbnail`: one JPEG frame.
+//! - `thumbnail`: one JPEG frame; `storyboard`: the seek bar's preview tiles, from keyframes.
 //! - `error`: [`MediaError`].
 //!
 //! Every tool run goes through one process runner: no shell, bounded output, resource limits, its
@@ -29,6 +29,7 @@ mod input;
 mod plan;
 mod probe;
 mod process;
+mod storyboard;
 mod thumbnail;
 mod tools;
 
@@ -42,6 +43,7 @@ pub use probe::{
     AUDIO_CODECS, AudioStreamInfo, MAX_FRAME_RATE, MAX_SIDE, MediaInfo, VIDEO_CODECS, VideoStreamInfo, check_limits,
     media_info_from_json, media_info_from_movie, probe, probe_stream,
 };
+pub use storyboard::{StoryboardPlan, storyboard};
 pub use thumbnail::{thumbnail, thumbnail_at, thumbnail_from_segment};
 pub use tools::Tools;
 

@@ -10,7 +10,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use common::{Db, backend, force_sql, fresh_db, fresh_url};
 use flick_domain::ports::RepoError;
 use flick_domain::video::LAST_VIEW_GRACE;
-use flick_domain::{Access, AccessUpdate, NewVideo, ShareId, Video, VideoId, VideoStatus, VideoUpdate};
+use flick_domain::{Access, AccessUpdate, Caption, NewVideo, ShareId, Video, VideoId, VideoStatus, VideoUpdate};
 use flick_storage::{Backend, QueueSettings, open_database};
 
 fn new_video(status: VideoStatus) -> NewVideo {
@@ -88,6 +88,7 @@ async fn update_access_changes_only_what_it_names() {
         // Sub-millisecond digits are dropped on both databases.
         expires_at: Some(Some(expiry + TimeDelta::microseconds(789))),
         max_views: Some(Some(3)),
+        allow_download: Some(true),
     };
     let after = db.update_access(v.id, &all).await.unwrap().expect("a live video");
     let expected = Access {
@@ -96,6 +97,7 @@ async fn update_access_changes_only_what_it_names() {
         max_views: Some(3),
         views: 0,
         last_view_at: None,
+        allow_download: Some(true),
     };
     assert_eq!(after.title.as_deref(), Some("Our holiday — 2024 🌴"));
     assert_eq!(after.access, expected);
@@ -118,7 +120,10 @@ async fn update_access_changes_only_what_it_names() {
     };
     let cleared = db.update_access(v.id, &clear).await.unwrap().unwrap();
     assert_eq!(cleared.title, None);
-    assert_eq!(cleared.access, Access { max_views: Some(3), ..Access::default() });
+    assert_eq!(cleared.access, Access { max_views: Some(3), allow_download: Some(true), ..Access::default() });
+    // The download switch is turned off, never cleared back to the site's default.
+    let off = AccessUpdate { allow_download: Some(false), ..Default::default() };
+    assert_eq!(db.update_access(v.id, &off).await.unwrap().unwrap().access.allow_download, Some(false));
 
     // A title the database refuses (the HTTP layer checks first) is an error, not a truncation.
     let long = AccessUpdate { title: Some("x".repeat(201)), ..Default::default() };
@@ -275,6 +280,7 @@ async fn a_tombstone_is_left_out_and_refuses_the_owners_writes() {
         password_hash: Some(Some("h".into())),
         expires_at: Some(None),
         max_views: Some(None),
+        allow_download: Some(true),
     };
     assert_eq!(db.update_access(processing.id, &all).await.unwrap(), None);
     assert!(!db.set_share_id(processing.id, ShareId::new()).await.unwrap());
@@ -447,4 +453,28 @@ async fn corrupt_access_fields_are_reported_not_panicked() {
     .await;
     assert!(matches!(db.secret("bad", b"fresh").await, Err(RepoError::Corrupt(m)) if m.contains("bad")));
     db.close().await;
+}
+
+#[tokio::test]
+async fn captions_are_added_relabelled_bounded_and_go_with_the_video() {
+    let (_fresh, db) = fresh_db().await;
+    let v = created(&db).await;
+    let caption = |lang: &str, label: &str| Caption::new(lang, label).unwrap();
+    assert!(db.captions(v.id).await.unwrap().is_empty());
+    assert!(db.put_caption(v.id, &caption("en", "English"), 2).await.unwrap());
+    assert!(db.put_caption(v.id, &caption("fr", "Français"), 2).await.unwrap());
+    // A third language is over the limit; the same language again only relabels.
+    assert!(!db.put_caption(v.id, &caption("de", "Deutsch"), 2).await.unwrap());
+    assert!(db.put_caption(v.id, &caption("en", "English (CC)"), 2).await.unwrap());
+    assert_eq!(db.captions(v.id).await.unwrap(), [caption("en", "English (CC)"), caption("fr", "Français")]);
+    assert!(db.delete_caption(v.id, "fr").await.unwrap());
+    assert!(!db.delete_caption(v.id, "fr").await.unwrap());
+    assert_eq!(db.captions(v.id).await.unwrap(), [caption("en", "English (CC)")]);
+
+    // A tombstone takes none; the record's removal takes its tracks with it.
+    assert!(db.mark_deleted(v.id, now_ms()).await.unwrap());
+    assert!(!db.put_caption(v.id, &caption("es", "Español"), 20).await.unwrap());
+    assert!(!db.put_caption(VideoId::new(), &caption("es", "Español"), 20).await.unwrap());
+    assert!(db.delete_video(v.id).await.unwrap());
+    assert!(db.captions(v.id).await.unwrap().is_empty());
 }

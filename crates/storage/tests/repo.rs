@@ -64,12 +64,13 @@ async fn create_then_get_round_trips_every_field() {
         width: Some(1920),
         height: Some(u32::MAX),
         has_thumbnail: Some(true),
+        has_storyboard: Some(true),
         failure: None,
     };
     assert!(db.update_video(new.id, &update).await.unwrap());
     let v2 = db.get_video(new.id).await.unwrap().unwrap();
     assert_eq!(v2.status, VideoStatus::Ready);
-    assert!(v2.playable && v2.has_thumbnail);
+    assert!(v2.playable && v2.has_thumbnail && v2.has_storyboard);
     assert_eq!((v2.playable_seconds, v2.delivery), (8.25, Delivery::Original));
     assert_eq!((v2.progress, v2.duration_seconds), (0.5, Some(12.345)));
     assert_eq!((v2.width, v2.height), (Some(1920), Some(u32::MAX)));
@@ -301,6 +302,7 @@ fn imported(status: VideoStatus, failure: Option<VideoFailure>) -> Video {
         width: Some(1080),
         height: Some(u32::MAX),
         has_thumbnail: status == VideoStatus::Ready,
+        has_storyboard: status == VideoStatus::Ready,
         failure,
         manage_token_hash: "cd".repeat(32),
         access: Access {
@@ -309,6 +311,7 @@ fn imported(status: VideoStatus, failure: Option<VideoFailure>) -> Video {
             max_views: Some(u32::MAX),
             views: u32::MAX - 1,
             last_view_at: Some(created_at + ms(1_234)),
+            allow_download: Some(true),
         },
         deleted_at: None,
         created_at,

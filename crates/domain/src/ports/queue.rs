@@ -18,6 +18,9 @@ pub enum JobKind {
     Process,
     /// Make only the thumbnail of an already ready video (self-healing).
     Thumbnail,
+    /// Make the seek-bar previews (storyboard) of a video that just became ready, then hand its original on (to the
+    /// ladder, or to deletion).
+    Storyboard,
     /// Add the lower renditions of the adaptive ladder to a ready video (`processing.ladder`).
     Ladder,
 }
@@ -27,6 +30,7 @@ impl JobKind {
         match self {
             JobKind::Process => "process",
             JobKind::Thumbnail => "thumbnail",
+            JobKind::Storyboard => "storyboard",
             JobKind::Ladder => "ladder",
         }
     }
@@ -35,6 +39,7 @@ impl JobKind {
         match s {
             "process" => Some(JobKind::Process),
             "thumbnail" => Some(JobKind::Thumbnail),
+            "storyboard" => Some(JobKind::Storyboard),
             "ladder" => Some(JobKind::Ladder),
             _ => None,
         }

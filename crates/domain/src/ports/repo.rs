@@ -3,7 +3,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::ids::{ShareId, VideoId};
-use crate::video::{AccessUpdate, NewVideo, Video, VideoUpdate};
+use crate::video::{AccessUpdate, Caption, NewVideo, Video, VideoUpdate};
 
 /// A failure of the metadata repository (its details are for the log, not the client).
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +80,13 @@ pub trait Repo: Send + Sync + 'static {
     async fn list_videos(&self, limit: u32, offset: u32) -> Result<Vec<Video>, RepoError>;
     /// Ids of videos still `processing`, tombstones left out (start-up reconciliation re-enqueues them).
     async fn processing_video_ids(&self) -> Result<Vec<VideoId>, RepoError>;
+    /// The caption tracks of a video, in the order they were added.
+    async fn captions(&self, id: VideoId) -> Result<Vec<Caption>, RepoError>;
+    /// Adds a caption track, or relabels the one of the same language. False (and nothing written) when the video is
+    /// absent or a tombstone, or already has `max` tracks of other languages.
+    async fn put_caption(&self, id: VideoId, caption: &Caption, max: u32) -> Result<bool, RepoError>;
+    /// Removes a caption track; false when there was none.
+    async fn delete_caption(&self, id: VideoId, lang: &str) -> Result<bool, RepoError>;
     /// Ids of `ready` videos that have no thumbnail (start-up self-healing).
     async fn ready_without_thumbnail(&self) -> Result<Vec<VideoId>, RepoError>;
     /// Inserts a record exactly as given (status, times and all), for `flick migrate`; a video with this id already

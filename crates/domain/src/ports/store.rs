@@ -75,6 +75,11 @@ impl BlobKey {
         BlobKey(format!("hls/{id}/renditions.m3u8"))
     }
 
+    /// `hls/{id}/captions/{lang}.vtt`: a caption track's cues (a language tag checked by [`crate::Caption::new`]).
+    pub fn caption(id: VideoId, lang: &str) -> Result<Self, StoreError> {
+        BlobKey::new(format!("hls/{id}/captions/{lang}.vtt"))
+    }
+
     /// `thumbs/{id}.jpg`.
     pub fn thumbnail(id: VideoId) -> Self {
         BlobKey(format!("thumbs/{id}.jpg"))

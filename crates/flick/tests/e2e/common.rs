@@ -360,6 +360,28 @@ pub async fn wait_done(server: &Server, id: &str, limit: Duration) -> Value {
     }
 }
 
+/// Uploads the fixture `file` as `name` and waits until it is ready: its share id and manage token.
+pub async fn upload_ready(server: &Server, file: &str, name: &str) -> (String, String) {
+    let (code, body) = upload(server, &fixture(file), name).await;
+    assert_eq!(code, 201, "{body}");
+    let id = body["id"].as_str().unwrap().to_owned();
+    assert_eq!(wait_done(server, &id, Duration::from_secs(120)).await["status"], "ready");
+    (id, body["manageToken"].as_str().unwrap().to_owned())
+}
+
+/// Polls the status until `done` says so; the last status.
+pub async fn wait_until(server: &Server, id: &str, limit: Duration, done: impl Fn(&Value) -> bool) -> Value {
+    let start = Instant::now();
+    loop {
+        let v = status(server, id).await;
+        if done(&v) {
+            return v;
+        }
+        assert!(start.elapsed() < limit, "video {id}: the condition still fails after {limit:?}: {v}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// What ffmpeg sees when it decodes an HLS stream over HTTP.
 pub struct Decoded {
     pub duration: f64,

@@ -69,11 +69,20 @@ async fn every_supported_input_becomes_a_complete_stream() {
         let bytes = resp.bytes().await.unwrap();
         assert_eq!(&bytes[..3], &[0xFF, 0xD8, 0xFF], "{fixture_name}: thumbnail is not a JPEG");
 
-        // Once ready, the raw upload is kept only when it is what viewers are served (fMP4 cut from it).
+        // Once its storyboard is made from it, the raw upload is kept only when it is what viewers are served (fMP4
+        // cut from it).
+        wait_until(&server, &id, Duration::from_secs(60), |v| v["storyboardUrl"].is_string()).await;
         let raw = format!("raw/{}", storage_id(&server.data_dir, &id));
         let playlist = client().get(server.url(&format!("/streams/{id}/index.m3u8"))).send().await.unwrap();
         let from_original = playlist.text().await.unwrap().contains("#EXT-X-MAP:URI=\"init.mp4\"");
-        let kept = blob_keys(&server.data_dir).await.contains(&raw);
+        let start = std::time::Instant::now();
+        let kept = loop {
+            let kept = blob_keys(&server.data_dir).await.contains(&raw);
+            if kept == from_original || start.elapsed() > Duration::from_secs(10) {
+                break kept;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
         assert_eq!(kept, from_original, "{fixture_name}: raw upload kept: {kept}, served from it: {from_original}");
     }
     // Nothing is left in the scratch areas.

@@ -4,7 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::{Server, blob_keys, client, decode_hls, fixture, source_duration, storage_id, upload, wait_done};
+use crate::common::{
+    Server, blob_keys, client, decode_hls, fixture, source_duration, storage_id, upload, wait_done, wait_until,
+};
 
 /// One small rung, so that the clips of the test set (360p and 720p) get a rendition quickly.
 const LADDER: &str = "[{height=240,video_kbps=300}]";
@@ -110,9 +112,14 @@ async fn without_ladder_workers_no_rendition_is_made_and_the_original_goes() {
     assert_eq!(status, 201, "{body}");
     let id = body["id"].as_str().unwrap().to_owned();
     assert_eq!(wait_done(&server, &id, Duration::from_secs(120)).await["status"], "ready");
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // The storyboard is made from the original; then nothing needs it.
+    wait_until(&server, &id, Duration::from_secs(60), |v| v["storyboardUrl"].is_string()).await;
+    let stored = storage_id(&server.data_dir, &id);
+    let start = std::time::Instant::now();
+    while blob_keys(&server.data_dir).await.contains(&format!("raw/{stored}")) {
+        assert!(start.elapsed() < Duration::from_secs(10), "the original stays");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let master = text(&server, &format!("/streams/{id}/master.m3u8")).await;
     assert_eq!(master.matches("#EXT-X-STREAM-INF").count(), 1, "{master}");
-    let stored = storage_id(&server.data_dir, &id);
-    assert!(!blob_keys(&server.data_dir).await.contains(&format!("raw/{stored}")));
 }

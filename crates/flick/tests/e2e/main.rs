@@ -21,3 +21,4 @@ mod scale_out;
 mod tus;
 mod tus_interop;
 mod upload_cli;
+mod viewer_extras;

@@ -97,7 +97,9 @@ async fn serve_counts_uploads_jobs_and_time_to_first_playable() {
     let ttfp = m.get("flick_time_to_first_playable_seconds_sum") / 2.0;
     assert!(ttfp > 0.0 && ttfp < 30.0, "mean time to first playable {ttfp} s");
     assert_eq!(m.get("flick_time_to_first_playable_seconds_bucket{le=\"+Inf\"}"), 2.0);
-    // Done jobs leave the queue.
+    // Done jobs leave the queue (the storyboards, queued when the videos became ready, included).
+    let storyboards = "flick_jobs_finished_total{kind=\"storyboard\",outcome=\"ok\"}";
+    let m = scrape_until(server.url("/metrics"), "two storyboards", |s| s.value(storyboards) == Some(2.0)).await;
     for state in ["queued", "running", "failed"] {
         assert_eq!(m.get(&format!("flick_jobs{{state=\"{state}\"}}")), 0.0, "{state}");
     }

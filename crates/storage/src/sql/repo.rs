@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use flick_domain::ports::{Budgets, JobKind, OverBudget, Repo, RepoError};
 use flick_domain::video::LAST_VIEW_GRACE;
-use flick_domain::{AccessUpdate, NewVideo, ShareId, Video, VideoId, VideoStatus, VideoUpdate};
+use flick_domain::{AccessUpdate, Caption, NewVideo, ShareId, Video, VideoId, VideoStatus, VideoUpdate};
 
 use super::rows::VIDEO_COLUMNS;
 use super::{Bind, Channel, Sql, SqlDb, Stamp, Statement, db_error, insert_error, parse_id, to_db, to_ms};
@@ -106,6 +106,7 @@ impl<DB: Sql> Repo for SqlDb<DB> {
                max_views = CASE WHEN $7 THEN $8 ELSE max_views END, \
                views = CASE WHEN $7 THEN 0 ELSE views END, \
                last_view_at = CASE WHEN $7 THEN NULL ELSE last_view_at END, \
+               allow_download = COALESCE($10, allow_download), \
                updated_at = {greatest}(updated_at, {now}) \
              WHERE id = $9 AND deleted_at IS NULL RETURNING {VIDEO_COLUMNS}",
             greatest = DB::GREATEST,
@@ -120,7 +121,8 @@ impl<DB: Sql> Repo for SqlDb<DB> {
             .stamp(update.expires_at.flatten().map(to_ms))
             .flag(Some(update.max_views.is_some()))
             .int(update.max_views.flatten().map(i64::from))
-            .id(id);
+            .id(id)
+            .flag(update.allow_download);
         Ok(self.videos(query).await?.pop())
     }
 
@@ -322,6 +324,7 @@ impl<DB: Sql> Repo for SqlDb<DB> {
                width = COALESCE($7, width), \
                height = COALESCE($8, height), \
                has_thumbnail = COALESCE($9, has_thumbnail), \
+               has_storyboard = COALESCE($13, has_storyboard), \
                error_code = CASE WHEN status = 'error' THEN error_code \
                                  WHEN COALESCE($1, status) = 'error' THEN COALESCE($10, error_code) END, \
                error_message = CASE WHEN status = 'error' THEN error_message \
@@ -348,7 +351,8 @@ impl<DB: Sql> Repo for SqlDb<DB> {
             .flag(update.has_thumbnail)
             .text(update.failure.as_ref().map(|f| f.code.clone()))
             .text(update.failure.as_ref().map(|f| f.message.clone()))
-            .id(id);
+            .id(id)
+            .flag(update.has_storyboard);
         let updated = !self.rows(query).await.map_err(db_error)?.is_empty();
         if updated && update.status.is_some() {
             self.wakers.uploads_changed();
@@ -358,7 +362,12 @@ impl<DB: Sql> Repo for SqlDb<DB> {
 
     async fn delete_video(&self, id: VideoId) -> Result<bool, RepoError> {
         let sql = DB::announcing(&self.parts, "DELETE FROM videos WHERE id = $1 RETURNING id", Channel::Uploads);
-        let deleted = !self.rows(sqlx::query(&sql).id(id)).await.map_err(db_error)?.is_empty();
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        DB::rows(&mut tx, sqlx::query("DELETE FROM captions WHERE video_id = $1 RETURNING video_id").id(id))
+            .await
+            .map_err(db_error)?;
+        let deleted = !DB::rows(&mut tx, sqlx::query(&sql).id(id)).await.map_err(db_error)?.is_empty();
+        tx.commit().await.map_err(db_error)?;
         if deleted {
             self.wakers.uploads_changed();
         }
@@ -377,6 +386,39 @@ impl<DB: Sql> Repo for SqlDb<DB> {
 
     async fn processing_video_ids(&self) -> Result<Vec<VideoId>, RepoError> {
         self.ids_where("status = 'processing'").await
+    }
+
+    async fn captions(&self, id: VideoId) -> Result<Vec<Caption>, RepoError> {
+        let query =
+            sqlx::query("SELECT lang, label FROM captions WHERE video_id = $1 ORDER BY created_at, lang").id(id);
+        let rows = self.rows(query).await.map_err(db_error)?;
+        rows.iter()
+            .map(|row| {
+                let text = |i| DB::text_at(row, i).map_err(db_error).map(Option::unwrap_or_default);
+                Ok(Caption { lang: text(0)?, label: text(1)? })
+            })
+            .collect()
+    }
+
+    async fn put_caption(&self, id: VideoId, caption: &Caption, max: u32) -> Result<bool, RepoError> {
+        // One statement: the video must be live, and the track fit under the limit (a new language) or replace one.
+        let sql = format!(
+            "INSERT INTO captions (video_id, lang, label, created_at) \
+             SELECT $1, $2, $3, {now} WHERE EXISTS (SELECT 1 FROM videos WHERE id = $1 AND {LIVE}) \
+               AND (SELECT COUNT(*) FROM captions WHERE video_id = $1 AND lang <> $2) < $4 \
+             ON CONFLICT (video_id, lang) DO UPDATE SET label = excluded.label \
+             RETURNING lang",
+            now = DB::NOW_MS
+        );
+        let query = sqlx::query(&sql).id(id).text(caption.lang.clone()).text(caption.label.clone()).int(i64::from(max));
+        Ok(!self.rows(query).await.map_err(db_error)?.is_empty())
+    }
+
+    async fn delete_caption(&self, id: VideoId, lang: &str) -> Result<bool, RepoError> {
+        let query = sqlx::query("DELETE FROM captions WHERE video_id = $1 AND lang = $2 RETURNING lang")
+            .id(id)
+            .text(lang.to_owned());
+        Ok(!self.rows(query).await.map_err(db_error)?.is_empty())
     }
 
     async fn ready_without_thumbnail(&self) -> Result<Vec<VideoId>, RepoError> {
@@ -420,7 +462,9 @@ impl<DB: Sql> Repo for SqlDb<DB> {
             .int(access.max_views.map(i64::from))
             .int(i64::from(access.views))
             .stamp(access.last_view_at)
-            .stamp(video.deleted_at);
+            .stamp(video.deleted_at)
+            .flag(Some(video.has_storyboard))
+            .flag(access.allow_download);
         // Another video with this share id is refused by the unique index: `Duplicate`.
         Ok(!self.rows(query).await.map_err(insert_error)?.is_empty())
     }

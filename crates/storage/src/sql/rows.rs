@@ -12,7 +12,7 @@ use super::{Stamp, from_db, parse_id};
 /// The columns of `videos` that [`VideoRow`] reads (and, in this order, that `import_video` writes).
 pub(crate) const VIDEO_COLUMNS: &str = "id, original_name, size_bytes, status, playable, playable_seconds, delivery, \
      progress, duration_seconds, width, height, has_thumbnail, error_code, error_message, manage_token_hash, \
-     created_at, updated_at, share_id, title, password_hash, expires_at, max_views, views, last_view_at, deleted_at";
+     created_at, updated_at, share_id, title, password_hash, expires_at, max_views, views, last_view_at, deleted_at, has_storyboard, allow_download";
 
 /// The columns of `uploads` that [`UploadRow`] reads.
 pub(crate) const UPLOAD_COLUMNS: &str = "id, length, upload_offset, index_offset, partial, file_name, metadata, \
@@ -50,6 +50,8 @@ pub struct VideoRow<T> {
     views: i64,
     last_view_at: Option<T>,
     deleted_at: Option<T>,
+    has_storyboard: bool,
+    allow_download: Option<bool>,
 }
 
 impl<T: Stamp> VideoRow<T> {
@@ -73,6 +75,7 @@ impl<T: Stamp> VideoRow<T> {
             max_views: dimension("max_views", self.max_views)?,
             views: count("views", self.views)?,
             last_view_at: maybe_time("last_view_at", &self.last_view_at)?,
+            allow_download: self.allow_download,
         };
         let failure = match (self.error_code, self.error_message) {
             (None, None) => None,
@@ -95,6 +98,7 @@ impl<T: Stamp> VideoRow<T> {
             width: dimension("width", self.width)?,
             height: dimension("height", self.height)?,
             has_thumbnail: self.has_thumbnail,
+            has_storyboard: self.has_storyboard,
             failure,
             manage_token_hash: self.manage_token_hash,
             access,
