@@ -109,8 +109,8 @@ describe('captions', () => {
     assert.match(vtt, /^WEBVTT/);
     assert.match(vtt, /00:00:00\.500 --> 00:00:02\.000/);
     assert.match(vtt, /Hello there/);
-    await until(async () => (await trackLabels(page)).includes('English'), { what: 'the player to get the English track' });
     await page.screenshot({ path: path.join(shots, 'owner-extras-captions.png'), fullPage: true });
+    await until(async () => (await trackLabels(page)).includes('English'), { what: 'the player to get the English track' });
 
     // Removed at once: gone from the status and from the player.
     await panel.getByRole('button', { name: 'Remove the captions “English” (en)' }).click();
