@@ -94,3 +94,28 @@ describe('shareLink', () => {
     expect(shareLink('abc', 'https://flick.example')).toBe('https://flick.example/v/abc');
   });
 });
+
+describe('Api: captions', () => {
+  it('POSTs the file as it is, with the language and the label in the query', async () => {
+    const caption = { lang: 'pt-BR', label: 'Português (Brasil)', url: '/captions/abc/pt-BR.vtt' };
+    const fetchMock = vi.fn(async () => Response.json(caption, { status: 201 }));
+    const file = new Blob(['1\n00:00:01,000 --> 00:00:02,000\nOlá\n']);
+    expect(await new Api(fetchMock).addCaption('a/b', 'tok', file, 'pt-BR', 'Português (Brasil)', 'application/x-subrip')).toEqual(caption);
+    expect(fetchMock).toHaveBeenCalledWith(
+      '/api/video/a%2Fb/captions?lang=pt-BR&label=Portugu%C3%AAs+%28Brasil%29',
+      expect.objectContaining({ method: 'POST', body: file, headers: { Authorization: 'Bearer tok', 'Content-Type': 'application/x-subrip' } }),
+    );
+  });
+
+  it('DELETEs a track by its language, and reads refusals', async () => {
+    const fetchMock = vi.fn(async () => new Response(null, { status: 204 }));
+    await new Api(fetchMock).removeCaption('abc', 'tok', 'en-GB');
+    expect(fetchMock).toHaveBeenCalledWith('/api/video/abc/captions/en-GB', expect.objectContaining({ method: 'DELETE', headers: { Authorization: 'Bearer tok' } }));
+    const refused = new Api(async () => new Response('{"error":{"code":"invalid_captions","message":"Line 3: not a cue time."}}', { status: 400 }));
+    await expect(refused.addCaption('abc', 'tok', new Blob(['x']), 'en', 'English', 'text/vtt')).rejects.toMatchObject({
+      status: 400,
+      code: 'invalid_captions',
+      message: 'Line 3: not a cue time.',
+    });
+  });
+});

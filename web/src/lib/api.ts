@@ -258,6 +258,27 @@ export class Api {
     });
   }
 
+  /**
+   * Adds a caption track (owner only): the body is the SRT or WebVTT file as it is; the server
+   * converts it to WebVTT. A `lang` the video already has is replaced.
+   */
+  addCaption(id: string, manageToken: string, file: Blob, lang: string, label: string, contentType: string): Promise<Caption> {
+    const query = new URLSearchParams({ lang, label });
+    return this.json<Caption>(`/api/video/${encodeURIComponent(id)}/captions?${query}`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${manageToken}`, 'Content-Type': contentType },
+      body: file,
+    });
+  }
+
+  /** Removes a caption track (owner only). */
+  async removeCaption(id: string, manageToken: string, lang: string): Promise<void> {
+    await this.request(`/api/video/${encodeURIComponent(id)}/captions/${encodeURIComponent(lang)}`, {
+      method: 'DELETE',
+      headers: { Authorization: `Bearer ${manageToken}` },
+    });
+  }
+
   async deleteVideo(id: string, manageToken: string): Promise<void> {
     await this.request(`/api/video/${encodeURIComponent(id)}`, {
       method: 'DELETE',

@@ -1,8 +1,10 @@
-// A tiny client-side router over the History API for the three pages the server serves index.html for.
+// A tiny client-side router over the History API for the pages the server serves index.html for.
 
 export type Route =
   | { name: 'upload' }
   | { name: 'share'; id: string }
+  /** The player alone, for an `<iframe>` on another site. */
+  | { name: 'embed'; id: string }
   | { name: 'library' }
   | { name: 'not_found' };
 
@@ -18,15 +20,15 @@ export function match(pathname: string): Route {
   const path = pathname.length > 1 ? pathname.replace(/\/+$/, '') : pathname;
   if (path === '/' || path === '' || path === '/index.html') return { name: 'upload' };
   if (path === '/library') return { name: 'library' };
-  const m = /^\/v\/([^/]+)$/.exec(path);
+  const m = /^\/(v|embed)\/([^/]+)$/.exec(path);
   if (m) {
     let id: string;
     try {
-      id = decodeURIComponent(m[1]);
+      id = decodeURIComponent(m[2]);
     } catch {
       return { name: 'not_found' };
     }
-    return { name: 'share', id };
+    return { name: m[1] === 'v' ? 'share' : 'embed', id };
   }
   return { name: 'not_found' };
 }

@@ -1,5 +1,6 @@
 // "Link settings": what the owner of a video (this browser holds its manage token) may change about
-// it — its title, a password, when the link expires, how many views it allows — and revoking its link
+// it — its title, a password, when the link expires, how many views it allows, whether viewers may
+// download the original — and revoking its link
 // for a new one. `PATCH /api/video/{id}` and `POST /api/video/{id}/revoke` (docs/api.md).
 
 import { ApiError, isPasswordRequired, type Api, type LinkUpdate, type Video } from '../api';
@@ -71,6 +72,8 @@ export interface LinkForm {
   customExpiry: string;
   limitViews: boolean;
   maxViews: number | null;
+  /** Viewers get a Download button for the original file. */
+  allowDownload: boolean;
 }
 
 export interface FieldErrors {
@@ -92,6 +95,7 @@ export function formOf(video: Video, now: Date = new Date()): LinkForm {
     customExpiry: toLocalInput(video.expiresAt ? new Date(video.expiresAt) : new Date(now.getTime() + 24 * HOUR)),
     limitViews: video.maxViews != null,
     maxViews: video.maxViews ?? 1,
+    allowDownload: video.allowDownload === true,
   };
 }
 
@@ -147,6 +151,8 @@ export function buildUpdate(video: Video, form: LinkForm, now: Date = new Date()
     update.maxViews = null;
   }
 
+  if (form.allowDownload !== (video.allowDownload === true)) update.allowDownload = form.allowDownload;
+
   return { update, errors };
 }
 
@@ -161,6 +167,7 @@ export function fieldOfError(code: string): keyof FieldErrors {
       return 'expiry';
     case 'invalid_max_views':
       return 'maxViews';
+
     default:
       return 'form';
   }
@@ -204,6 +211,7 @@ export class LinkSettings {
     customExpiry: '',
     limitViews: false,
     maxViews: 1,
+    allowDownload: false,
   });
   errors = $state<FieldErrors>({});
   saving = $state(false);

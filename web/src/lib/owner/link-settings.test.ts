@@ -40,6 +40,20 @@ describe('buildUpdate', () => {
     expect(buildUpdate(v, edit(v, { title: '🎬'.repeat(200) }), NOW).errors).toEqual({});
   });
 
+  it('turns downloads of the original on and off, and sends nothing when left as it is', () => {
+    const off = owner({ allowDownload: false });
+    expect(formOf(off, NOW).allowDownload).toBe(false);
+    expect(buildUpdate(off, edit(off, { allowDownload: true }), NOW).update).toEqual({ allowDownload: true });
+    const on = owner({ allowDownload: true });
+    expect(formOf(on, NOW).allowDownload).toBe(true);
+    expect(buildUpdate(on, edit(on, {}), NOW).update).toEqual({});
+    expect(buildUpdate(on, edit(on, { allowDownload: false }), NOW).update).toEqual({ allowDownload: false });
+    // A server that does not say: off, until the owner turns it on.
+    const unknown = owner();
+    expect(formOf(unknown, NOW).allowDownload).toBe(false);
+    expect(buildUpdate(unknown, edit(unknown, {}), NOW).update).toEqual({});
+  });
+
   it('sets, changes, keeps and removes the password', () => {
     const open = owner();
     expect(buildUpdate(open, edit(open, { requirePassword: true, newPassword: 's3cret' }), NOW).update).toEqual({ password: 's3cret' });
@@ -154,6 +168,9 @@ function fakeApi(start: Video) {
         ...(update.password !== undefined ? { passwordProtected: update.password !== null } : {}),
         ...(update.expiresAt !== undefined ? { expiresAt: update.expiresAt } : {}),
         ...(update.maxViews !== undefined ? { maxViews: update.maxViews, viewsLeft: update.maxViews } : {}),
+        ...(update.allowDownload !== undefined
+          ? { allowDownload: update.allowDownload, downloadUrl: update.allowDownload ? `/v/${server.id}/download` : null }
+          : {}),
       };
       return { ...server };
     }),
@@ -201,6 +218,24 @@ describe('LinkSettings', () => {
     // Nothing more changed: no request.
     expect(await s.save()).toBe(true);
     expect(api.updateVideo).toHaveBeenCalledTimes(1);
+  });
+
+  it('saves the download switch and refills the form from the answer', async () => {
+    const api = fakeApi(owner({ allowDownload: false }));
+    const onSaved = vi.fn();
+    const s = new LinkSettings(() => owned, { api, now: () => NOW, onSaved });
+    await s.load();
+    s.form.allowDownload = true;
+    expect(await s.save()).toBe(true);
+    expect(api.updateVideo).toHaveBeenCalledWith('old1', 'tok', { allowDownload: true });
+    expect(api.unlock).not.toHaveBeenCalled();
+    expect(s.form.allowDownload).toBe(true);
+    expect(onSaved).toHaveBeenCalledWith(expect.objectContaining({ allowDownload: true, downloadUrl: expect.stringContaining('/download') }));
+
+    api.updateVideo.mockRejectedValueOnce(new ApiError(400, 'bad_request', 'Downloads are turned off on this server.'));
+    s.form.allowDownload = false;
+    expect(await s.save()).toBe(false);
+    expect(s.errors).toEqual({ form: 'Downloads are turned off on this server.' });
   });
 
   it('shows what is wrong next to the field, before or after asking the server', async () => {

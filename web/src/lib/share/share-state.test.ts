@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { video } from '../test-utils';
 import {
+  aspectRatio,
   canPlay,
   GONE_MESSAGE,
   initialView,
+  isPortrait,
   listPollDelay,
   nextPollDelay,
   POLL_LIST_MS,
@@ -12,6 +14,7 @@ import {
   POLL_RETRY_MS,
   POLL_UPLOADING_MS,
   reduce,
+  stageNotice,
   videoOf,
   viewOfVideo,
   type ShareView,
@@ -162,5 +165,43 @@ describe('nextPollDelay', () => {
     expect(listPollDelay({ kind: 'unreachable', message: 'x' })).toBe(POLL_LIST_MS);
     expect(listPollDelay(viewOfVideo(video({ status: 'ready' })))).toBeNull();
     expect(listPollDelay(viewOfVideo(video({ status: 'error' })))).toBeNull();
+  });
+});
+
+describe('stageNotice', () => {
+  it('a failure is said as such, with the reason', () => {
+    const v = viewOfVideo(video({ status: 'error', error: { code: 'bad_media', message: 'No video stream.' } }));
+    expect(stageNotice(v)).toEqual({ tone: 'error', title: "This video can't be played", detail: 'No video stream.', overPoster: false });
+    // Even while this browser still thinks it is sending.
+    expect(stageNotice(v, true).tone).toBe('error');
+  });
+
+  it('no answer at all: the server cannot be reached (unless this browser is sending the video)', () => {
+    const v: ShareView = { kind: 'unreachable', message: 'Could not reach the server.' };
+    expect(stageNotice(v)).toMatchObject({ tone: 'error', title: "Can't reach Flick", detail: 'Could not reach the server. Trying again…' });
+    expect(stageNotice(v, true)).toMatchObject({ tone: 'busy', title: 'Your video plays here in a moment', overPoster: true });
+  });
+
+  it('waiting: the stage and its percent, over the poster', () => {
+    const up = viewOfVideo(video({ status: 'uploading', playable: false, receivedBytes: 430, sizeBytes: 1000 }));
+    expect(stageNotice(up)).toEqual({ tone: 'busy', title: 'Uploading 43 %', detail: 'It can be watched as soon as its first seconds are in.', overPoster: true });
+    const proc = viewOfVideo(video({ status: 'processing', playable: false, progress: 0.4 }));
+    expect(stageNotice(proc)).toMatchObject({ title: 'Processing 40 %', detail: 'The video can be played in a moment.' });
+  });
+
+  it('anything else is still loading', () => {
+    expect(stageNotice(initialView)).toEqual({ tone: 'busy', title: 'Loading…', detail: '', overPoster: false });
+    expect(stageNotice(viewOfVideo(video({ status: 'ready', playable: true })))).toMatchObject({ title: 'Loading…' });
+  });
+});
+
+describe('aspectRatio', () => {
+  it('the picture’s shape, 16 / 9 until known', () => {
+    expect(aspectRatio(video({ width: 1080, height: 1920 }))).toBe('1080 / 1920');
+    expect(aspectRatio(video({ width: null, height: null }))).toBe('16 / 9');
+    expect(aspectRatio(null)).toBe('16 / 9');
+    expect(isPortrait(video({ width: 1080, height: 1920 }))).toBe(true);
+    expect(isPortrait(video({ width: 1920, height: 1080 }))).toBe(false);
+    expect(isPortrait(undefined)).toBe(false);
   });
 });

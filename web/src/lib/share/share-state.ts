@@ -130,3 +130,44 @@ export function canPlay(view: ShareView): view is Extract<ShareView, { kind: 'pl
 export function videoOf(view: ShareView): Video | null {
   return 'video' in view ? view.video : null;
 }
+
+/** What the player's place shows while there is nothing to play (yet), or when it cannot be played. */
+export interface StageNotice {
+  title: string;
+  detail: string;
+  /** A failure (an icon, read out at once) or something on its way (a spinner). */
+  tone: 'error' | 'busy';
+  /** Shown over the video's poster, when it has one. */
+  overPoster: boolean;
+}
+
+export const LOCKED_TITLE = 'This video is protected by a password';
+export const LOCKED_HINT = 'Enter the password you were given with the link to watch it.';
+export const GONE_HINT = 'Check that the link is complete, or ask whoever shared it for a new one.';
+
+/**
+ * What the stage says when the player is not there: the processing failed, the server cannot be
+ * reached, the video is still arriving (`sending`: from this very browser), or its status is coming.
+ */
+export function stageNotice(view: ShareView, sending = false): StageNotice {
+  if (view.kind === 'error') return { tone: 'error', title: "This video can't be played", detail: view.message, overPoster: false };
+  if (view.kind === 'unreachable' && !sending) {
+    return { tone: 'error', title: "Can't reach Flick", detail: `${view.message} Trying again…`, overPoster: false };
+  }
+  if (sending) return { tone: 'busy', title: 'Your video plays here in a moment', detail: 'As soon as its first seconds are uploaded.', overPoster: true };
+  if (view.kind === 'waiting') {
+    const detail = view.stage === 'uploading' ? 'It can be watched as soon as its first seconds are in.' : 'The video can be played in a moment.';
+    return { tone: 'busy', title: view.label, detail, overPoster: true };
+  }
+  return { tone: 'busy', title: 'Loading…', detail: '', overPoster: false };
+}
+
+/** The CSS `aspect-ratio` of the video's picture (16 / 9 until its size is known). */
+export function aspectRatio(video: Pick<Video, 'width' | 'height'> | null | undefined): string {
+  return video?.width && video?.height ? `${video.width} / ${video.height}` : '16 / 9';
+}
+
+/** Taller than wide. */
+export function isPortrait(video: Pick<Video, 'width' | 'height'> | null | undefined): boolean {
+  return !!video?.width && !!video?.height && video.height > video.width;
+}
