@@ -21,7 +21,8 @@ Writes target/bench/report.md, report.json and ttfp.svg (the smoke run: target/b
     BENCH_ONLY=ttfp,scaling,ingest,serving,gate,api,live,viewer,load,ladder   a subset of sections; `load` (about 2.5
                               minutes, needs wrk) is issue 14's test: Flick behind a trusted proxy, idle then under 200
                               viewers, 2 re-encodes and an attacker from one IPv6 /64 (bench/flickbench/load.py);
-                              `ladder` (issue 13) the lower renditions' CPU cost and a first playable beside two of them
+                              `ladder` (issue 13) the lower renditions' CPU cost and a first playable beside two of them, and the storyboard's time
+                              after the first segment
                               (bench/flickbench/ladder.py). Other sections run without ladder workers.
     FLICK_BIN=target/release/flick
 Exits non-zero when the harness itself fails (a video never plays, a tool is missing); missed targets are
@@ -384,6 +385,12 @@ def section_ladder(s: Settings, source: Input, new_upload: Input) -> dict:
                                          s.path(new_upload), max(s.runs, 1), s.poll)
     p = result["priority"]
     say(f"ladder: first playable idle {p['idle']}, beside two ladder encodes {p['loaded']}")
+    result["storyboard"] = ladder.storyboard(s.flick_bin, s.scratch, s.log("storyboard"), [path, s.path(new_upload)],
+                                             max(s.runs, 1), s.poll)
+    for entry in result["storyboard"]:
+        say(f"storyboard: {entry['input']}: after the first segment "
+            f"{[round(r['after_first_segment'], 2) for r in entry['runs']]} s, after ready "
+            f"{[round(r['after_ready'], 2) for r in entry['runs']]} s")
     return result
 
 

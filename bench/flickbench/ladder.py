@@ -86,3 +86,34 @@ def priority(binary: Path, scratch: Path, log: Path, ladder_source: Path, new_up
             # Let the deleted videos' ladder jobs notice and stop before the next run.
             time.sleep(2)
     return {"idle": idle, "loaded": loaded, "ladders_ran_throughout": busy_throughout}
+
+
+def storyboard(binary: Path, scratch: Path, log: Path, sources: list[Path], runs: int, poll: float) -> list[dict]:
+    """Seek-bar previews: for each source, the time from the upload's answer to its first playable, to `ready`, and
+    to its storyboard being listed in the status; the figure is the storyboard's time after the first segment."""
+    out = []
+    with Flick(binary, scratch, log) as flick:
+        for source in sources:
+            samples = []
+            for _ in range(runs):
+                video, responded, _ = flick.upload(source)
+                vid = video["id"]
+                # One poll watches for all three: each is timed when first seen.
+                seen: dict[str, float] = {}
+
+                def check() -> bool:
+                    v = flick.get_json(f"/api/video/{vid}")
+                    now = time.monotonic() - responded
+                    for key, done in (("playable", v.get("playable", False)), ("ready", v.get("status") == "ready"),
+                                      ("storyboard", bool(v.get("storyboardUrl")))):
+                        if done:
+                            seen.setdefault(key, now)
+                    return len(seen) == 3
+
+                poll_until(check, responded, poll, 900, f"{source.name} playable, ready and its storyboard")
+                playable, ready, board = seen["playable"], seen["ready"], seen["storyboard"]
+                samples.append({"playable": playable, "ready": ready, "storyboard": board,
+                                "after_first_segment": board - playable, "after_ready": board - ready})
+                flick.delete(video)
+            out.append({"input": source.name, "runs": samples})
+    return out

@@ -377,6 +377,12 @@ def ladder_rows(ld: dict) -> list[Row]:
         Row("9 Ladder", f"new upload → first playable beside two ladder encodes (median of {len(p['loaded'])})",
             ld["new_upload"], f"{secs(loaded)}{note}", f"idle {secs(idle)}", f"{ratio:.2f}x idle",
             f"≤ {LADDER_TTFP_RATIO_MAX:g}x idle", verdict(ratio <= LADDER_TTFP_RATIO_MAX)),
+    ] + [
+        Row("9 Ladder", f"storyboard listed after the first segment (median of {len(e['runs'])})", e["input"],
+            secs(median([r["after_first_segment"] for r in e["runs"]])),
+            f"ready after the first segment {secs(median([r['ready'] - r['playable'] for r in e['runs']]))}",
+            f"{secs(median([r['after_ready'] for r in e['runs']]))} after ready", "—", "—")
+        for e in ld.get("storyboard", [])
     ]
 
 

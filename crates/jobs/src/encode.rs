@@ -96,6 +96,8 @@ async fn from_file(ctx: &Context, video: &Video, work: &Path) -> Result<(), JobE
         }
         Err(e) => return Err(e.into()),
     }
+    // The whole original is there: its storyboard is made beside the encode.
+    crate::storyboard::queue(ctx, video).await?;
     let info = flick_media::probe(&ctx.tools, &input).await?;
     let plan = flick_media::plan(&info, &PlanSettings::from_config(&ctx.settings))?;
     tracing::info!(?plan, duration = info.duration_seconds, "planned");
@@ -208,7 +210,6 @@ async fn encode(
     };
     ctx.repo.update_video(id, &done).await?;
     tracing::info!(ms = started.elapsed().as_millis() as u64, "ready");
-    // The storyboard is made from the original next, which then goes to the ladder or is deleted.
-    crate::storyboard::queue(ctx, video).await?;
-    Ok(())
+    // The original goes to the ladder or is deleted, once the storyboard is made from it.
+    crate::storyboard::after_ready(ctx, id).await
 }

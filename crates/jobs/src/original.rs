@@ -59,8 +59,7 @@ pub(crate) async fn carry_on(ctx: &Context, video: &Video, original: &Original, 
     };
     ctx.repo.update_video(video.id, &done).await?;
     tracing::info!(ms = ms_since(video), "ready");
-    crate::storyboard::queue(ctx, video).await?;
-    Ok(())
+    crate::storyboard::after_ready(ctx, video.id).await
 }
 
 /// Milliseconds since the upload started.

@@ -77,6 +77,9 @@ pub(crate) async fn record_shape(ctx: &Context, video: &Video, info: &flick_medi
 
 /// Removes what an earlier, interrupted attempt published, so nothing mixes.
 pub(crate) async fn start_clean(ctx: &Context, video: &Video) -> Result<(), JobError> {
+    // The storyboard lives beside the segments: it goes too, and is made again.
+    let unlisted = flick_domain::VideoUpdate { has_storyboard: Some(false), ..Default::default() };
+    ctx.repo.update_video(video.id, &unlisted).await?;
     ctx.store.delete_prefix(&BlobKey::hls_prefix(video.id)).await?;
     ctx.store.delete(&BlobKey::thumbnail(video.id)).await?;
     Ok(())

@@ -1,7 +1,11 @@
-//! Seek-bar previews. A video that has just become ready gets a `storyboard` job: its original's keyframes are
-//! shrunk into sprite JPEGs and a WebVTT track that points at them (`hls/{id}/storyboard.vtt`, stored last, so a
-//! listed track always finds its sprites). The job then hands the original on: to the ladder, which encodes from it,
-//! or to deletion when nothing else needs it.
+//! Seek-bar previews. A `storyboard` job shrinks a video's original's keyframes into sprite JPEGs and a WebVTT track
+//! that points at them (`hls/{id}/storyboard.vtt`, stored last, so a listed track always finds its sprites). It is
+//! queued as soon as the whole original is stored (a re-encode from a complete upload: beside the encode, so the
+//! previews come seconds after the first segment, not after the last), else when the video is ready.
+//!
+//! Once the video is ready and has its storyboard, its original is handed on: to the ladder, which encodes from it,
+//! or to deletion when nothing else needs it. Whichever of the storyboard job and the end of processing comes second
+//! does it (each writes its part, then reads the other's: at least one sees both; doing it twice is harmless).
 //!
 //! A storyboard that cannot be made never fails the job (the video plays without previews); only the store or the
 //! database failing does, and the job then runs again.
@@ -10,7 +14,7 @@ use std::path::Path;
 
 use bytes::Bytes;
 use flick_domain::ports::{BlobKey, JobKind, StoreError};
-use flick_domain::{Delivery, Video, VideoStatus, VideoUpdate};
+use flick_domain::{Delivery, Video, VideoId, VideoStatus, VideoUpdate};
 use flick_media::{StoryboardPlan, Tools};
 
 use crate::Context;
@@ -28,9 +32,19 @@ pub(crate) async fn queue(ctx: &Context, video: &Video) -> Result<(), JobError> 
     Ok(())
 }
 
-/// Makes the storyboard `video` lacks, then hands its original on.
+/// The video just became ready: its original is handed on if its storyboard is made, else the storyboard job (which
+/// hands it on) is queued.
+pub(crate) async fn after_ready(ctx: &Context, id: VideoId) -> Result<(), JobError> {
+    match ctx.repo.get_video(id).await? {
+        Some(video) if video.has_storyboard => hand_on(ctx, &video).await,
+        Some(video) => queue(ctx, &video).await,
+        None => Ok(()),
+    }
+}
+
+/// Makes the storyboard `video` lacks; then, if the video is ready, hands its original on.
 pub(crate) async fn run(ctx: &Context, video: &Video, work: &Path) -> Result<(), JobError> {
-    if video.status != VideoStatus::Ready {
+    if !matches!(video.status, VideoStatus::Ready | VideoStatus::Processing) {
         return Ok(());
     }
     reset_dir(work).await?;
@@ -38,7 +52,8 @@ pub(crate) async fn run(ctx: &Context, video: &Video, work: &Path) -> Result<(),
     match ctx.store.fetch_to(&BlobKey::raw(video.id), &input).await {
         Ok(()) => {}
         Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-            tracing::info!("the original is gone: no storyboard");
+            // Still arriving (its end queues the job again), or gone.
+            tracing::info!(status = ?video.status, "no whole original: no storyboard");
             return Ok(());
         }
         Err(e) => return Err(e.into()),
@@ -59,7 +74,10 @@ pub(crate) async fn run(ctx: &Context, video: &Video, work: &Path) -> Result<(),
         }
     }
     let _ = tokio::fs::remove_file(&input).await;
-    hand_on(ctx, video).await
+    match ctx.repo.get_video(video.id).await? {
+        Some(now) if now.status == VideoStatus::Ready => hand_on(ctx, &now).await,
+        _ => Ok(()),
+    }
 }
 
 /// Makes and stores the sprites, then the track; the number of tiles, or `None` when the video has no plan.
