@@ -126,16 +126,9 @@ async fn encode(
         Input::Pipe => None,
     };
     let run = HlsRun {
-        input,
-        out_dir: out_dir.clone(),
-        plan: plan.clone(),
-        info: info.clone(),
         segment_seconds: ctx.settings.segment_seconds,
         first_segment_seconds: ctx.settings.first_segment_seconds,
-        cuts: None,
-        no_mux_delay: false,
-        keyframes_from_source: false,
-        timeout: flick_media::timeout_for(info.duration_seconds),
+        ..HlsRun::new(input, out_dir.clone(), plan.clone(), info.clone())
     };
     let master = flick_packaging::playlist::render_master(&flick_media::variant_for(&info, &plan));
     let mut publisher = Publisher::new(ctx.store.as_ref(), id, out_dir.clone(), master, ctx.settings.segment_seconds);

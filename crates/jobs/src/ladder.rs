@@ -158,10 +158,6 @@ async fn encode_rendition(
     let out_dir = work.join(name);
     crate::steps::reset_dir(&out_dir).await?;
     let run = HlsRun {
-        input: Input::File(input.to_owned()),
-        out_dir: out_dir.clone(),
-        plan: plan.clone(),
-        info: info.clone(),
         segment_seconds: ctx.settings.segment_seconds,
         first_segment_seconds: ctx.settings.first_segment_seconds,
         cuts: first.cuts.clone(),
@@ -169,6 +165,7 @@ async fn encode_rendition(
         no_mux_delay: video.delivery == Delivery::Original,
         keyframes_from_source: first.source_keyframes,
         timeout: flick_media::timeout_for(info.duration_seconds) * PATIENCE_FACTOR,
+        ..HlsRun::new(Input::File(input.to_owned()), out_dir.clone(), plan.clone(), info.clone())
     };
     tracing::info!(rendition = name, ?plan, "encoding a rendition");
     Box::pin(flick_media::run_hls(tools, &run, None, |_| {})).await?;

@@ -67,6 +67,29 @@ pub struct HlsRun {
     pub timeout: Duration,
 }
 
+impl HlsRun {
+    /// A run of `plan` from `input` into `out_dir` with the usual settings: 4 s segments after a 1 s first one (the
+    /// configuration's defaults), cut by time, with the mux delay, and the wall-clock limit of [`timeout_for`]. Change
+    /// what differs with struct update syntax.
+    ///
+    /// [`timeout_for`]: crate::timeout_for
+    pub fn new(input: Input, out_dir: PathBuf, plan: Plan, info: MediaInfo) -> HlsRun {
+        let timeout = crate::timeout_for(info.duration_seconds);
+        HlsRun {
+            input,
+            out_dir,
+            plan,
+            info,
+            segment_seconds: 4,
+            first_segment_seconds: 1.0,
+            cuts: None,
+            no_mux_delay: false,
+            keyframes_from_source: false,
+            timeout,
+        }
+    }
+}
+
 /// How much longer each early segment is than the one before it, until segments reach their regular length.
 ///
 /// Playback starts once the first segment exists and then needs segment k when the first k have played; an encoder

@@ -166,16 +166,8 @@ async fn clean_info() -> MediaInfo {
 
 async fn hls_of(job: &Job, info: &MediaInfo, plan: Plan) -> Result<(), MediaError> {
     let run = HlsRun {
-        input: Input::File(job.source()),
-        out_dir: job.out(),
-        plan,
-        info: info.clone(),
-        segment_seconds: 4,
-        first_segment_seconds: 1.0,
-        cuts: None,
-        no_mux_delay: false,
-        keyframes_from_source: false,
         timeout: Duration::from_secs(60),
+        ..HlsRun::new(Input::File(job.source()), job.out(), plan, info.clone())
     };
     run_hls(&tools(), &run, None, |_| {}).await
 }
@@ -379,16 +371,8 @@ fn never_allowed_extensions_all() {
     // and never lets the hls demuxer run at all.
     let info = MediaInfo { container: "mov,mp4,m4a,3gp,3g2,mj2".into(), ..futures_free_clean_info() };
     let run = HlsRun {
-        input: Input::File("/x/source".into()),
-        out_dir: "/x/out".into(),
-        plan: Plan::Remux,
-        info,
-        segment_seconds: 4,
-        first_segment_seconds: 1.0,
-        cuts: None,
-        no_mux_delay: false,
-        keyframes_from_source: false,
         timeout: Duration::from_secs(1),
+        ..HlsRun::new(Input::File("/x/source".into()), "/x/out".into(), Plan::Remux, info)
     };
     let args: Vec<String> = flick_media::hls_args(&run).unwrap().iter().map(|a| a.to_string_lossy().into()).collect();
     let joined = args.join(" ");

@@ -24,16 +24,8 @@ async fn transcode_1080p_faster_than_one_and_a_half_real_time() {
     assert!(matches!(plan, Plan::Transcode { .. }));
     let dir = tempfile::tempdir().unwrap();
     let run = HlsRun {
-        input: Input::File(input),
-        out_dir: dir.path().join("out"),
-        plan,
-        info: info.clone(),
-        segment_seconds: 4,
-        first_segment_seconds: 1.0,
-        cuts: None,
-        no_mux_delay: false,
-        keyframes_from_source: false,
         timeout: Duration::from_secs(600),
+        ..HlsRun::new(Input::File(input), dir.path().join("out"), plan, info.clone())
     };
     let args: Vec<String> = hls_args(&run).unwrap().iter().map(|a| a.to_string_lossy().into_owned()).collect();
     let shown: Vec<String> =

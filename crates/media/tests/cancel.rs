@@ -44,18 +44,7 @@ fn slow_run(info: &MediaInfo, out: std::path::PathBuf, timeout: Duration) -> Hls
     let mut pretend = info.clone();
     pretend.video.codec = "hevc".into();
     let plan = plan(&pretend, &PlanSettings::default()).unwrap();
-    HlsRun {
-        input: Input::File(fixture("h264_aac_moov_end.mp4")),
-        out_dir: out,
-        plan,
-        info: info.clone(),
-        segment_seconds: 4,
-        first_segment_seconds: 1.0,
-        cuts: None,
-        no_mux_delay: false,
-        keyframes_from_source: false,
-        timeout,
-    }
+    HlsRun { timeout, ..HlsRun::new(Input::File(fixture("h264_aac_moov_end.mp4")), out, plan, info.clone()) }
 }
 
 #[tokio::test]

@@ -52,18 +52,7 @@ fn live_webm() -> PathBuf {
 }
 
 fn hls_run(input: Input, info: &MediaInfo, plan: Plan, out_dir: PathBuf, timeout: Duration) -> HlsRun {
-    HlsRun {
-        input,
-        out_dir,
-        plan,
-        info: info.clone(),
-        segment_seconds: 4,
-        first_segment_seconds: 1.0,
-        cuts: None,
-        no_mux_delay: false,
-        keyframes_from_source: false,
-        timeout,
-    }
+    HlsRun { timeout, ..HlsRun::new(input, out_dir, plan, info.clone()) }
 }
 
 /// The segments of one run, and its last progress report.

@@ -26,18 +26,7 @@ async fn hls(name: &str, force: Option<fn(&MediaInfo) -> Plan>) -> Output {
         None => plan(&info, &PlanSettings::default()).unwrap(),
     };
     let dir = tempfile::tempdir().unwrap();
-    let run = HlsRun {
-        input: Input::File(input),
-        out_dir: dir.path().join("out"),
-        plan: plan.clone(),
-        info: info.clone(),
-        segment_seconds: 4,
-        first_segment_seconds: 1.0,
-        cuts: None,
-        no_mux_delay: false,
-        keyframes_from_source: false,
-        timeout: flick_media::timeout_for(info.duration_seconds),
-    };
+    let run = HlsRun::new(Input::File(input), dir.path().join("out"), plan.clone(), info.clone());
     let progress = Arc::new(Mutex::new(Vec::new()));
     let sink = progress.clone();
     run_hls(&t, &run, None, move |p| sink.lock().unwrap().push(p)).await.unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -187,16 +176,10 @@ async fn playlist_only_ever_lists_complete_segments() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let run = HlsRun {
-        input: Input::File(input),
-        out_dir: out.clone(),
-        plan: transcode_anyway(&info),
-        info: info.clone(),
         segment_seconds: 1,
         first_segment_seconds: 0.5,
-        cuts: None,
-        no_mux_delay: false,
-        keyframes_from_source: false,
         timeout: Duration::from_secs(60),
+        ..HlsRun::new(Input::File(input), out.clone(), transcode_anyway(&info), info.clone())
     };
     let watcher = {
         let out = out.clone();
@@ -298,18 +281,8 @@ async fn odd_folder_names_are_not_interpreted() {
     let info = probe(&t, &input).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("100%d done: http:x");
-    let run = HlsRun {
-        input: Input::File(input),
-        out_dir: out.clone(),
-        plan: Plan::Remux,
-        info,
-        segment_seconds: 4,
-        first_segment_seconds: 1.0,
-        cuts: None,
-        no_mux_delay: false,
-        keyframes_from_source: false,
-        timeout: Duration::from_secs(30),
-    };
+    let run =
+        HlsRun { timeout: Duration::from_secs(30), ..HlsRun::new(Input::File(input), out.clone(), Plan::Remux, info) };
     run_hls(&t, &run, None, |_| {}).await.unwrap();
     let segs = read_playlist(&out);
     assert!(out.join(&segs[0].uri).exists());
@@ -403,16 +376,8 @@ async fn copied_h264_leaves_every_sei_behind_and_encodes_carry_none_of_the_uploa
         };
         let dir = tempfile::tempdir().unwrap();
         let run = HlsRun {
-            input: Input::File(input.clone()),
-            out_dir: dir.path().join("out"),
-            plan: plan.clone(),
-            info: info.clone(),
-            segment_seconds: 4,
-            first_segment_seconds: 1.0,
-            cuts: None,
-            no_mux_delay: false,
-            keyframes_from_source: false,
             timeout: Duration::from_secs(120),
+            ..HlsRun::new(Input::File(input.clone()), dir.path().join("out"), plan.clone(), info.clone())
         };
         let copies = expect != "transcode";
         assert_eq!(flick_media::hls_args(&run).unwrap().iter().any(|a| a == flick_media::STRIP_SEI), copies);
