@@ -142,6 +142,16 @@ async fn a_single_machine_moves_to_postgres_and_s3_without_losing_a_video() {
     }
     let failure = status(&server, &videos[3].0).await["error"].clone();
     assert!(failure["message"].as_str().is_some_and(|m| !m.is_empty()), "{failure}");
+    // A caption track moves too (its row and its cues).
+    let (first, first_token) = (videos[0].0.clone(), videos[0].1.clone());
+    let r = client()
+        .post(server.url(&format!("/api/video/{first}/captions?lang=en&label=English")))
+        .bearer_auth(&first_token)
+        .body("1\n00:00:01,000 --> 00:00:02,000\nHello\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
     server.kill9();
 
     // An API-only node takes one more upload that no worker processes; while it runs, migrate refuses to start.
@@ -234,6 +244,10 @@ async fn a_single_machine_moves_to_postgres_and_s3_without_losing_a_video() {
     // A server on the destination: everything plays, the failure is kept, the waiting video gets processed.
     let server = Server::start_on(&dest_dir, &[]);
     let c = client();
+    let captions = status(&server, &first).await["captions"].clone();
+    assert_eq!(captions[0]["label"], "English", "{captions}");
+    let cues = c.get(server.url(&format!("/streams/{first}/captions/en.vtt"))).send().await.unwrap();
+    assert!(cues.text().await.unwrap().ends_with("00:00:01.000 --> 00:00:02.000\nHello\n"));
     for (id, _, name) in &videos {
         let v = wait_done(&server, id, Duration::from_secs(120)).await;
         if *name == "truncated.mp4" {
