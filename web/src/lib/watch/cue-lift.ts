@@ -49,7 +49,12 @@ export function liftCues(cues: Iterable<LiftableCue>, liftPercent: number, moved
 /** What the lifter uses of a `TextTrack`. */
 export interface LiftableTrack extends EventTarget {
   readonly mode: string;
-  readonly cues: ArrayLike<LiftableCue> | null;
+  /** VTTCues, and maybe others (Safari's DataCues), which are left alone. */
+  readonly cues: ArrayLike<object> | null;
+}
+
+function isLiftable(cue: object): cue is LiftableCue {
+  return 'line' in cue && 'snapToLines' in cue;
 }
 
 /**
@@ -61,7 +66,7 @@ export function cueLifter(tracks: { readonly length: number; readonly [index: nu
   const moved = new WeakSet<LiftableCue>();
   const watched = new Set<LiftableTrack>();
   const lift = (track: LiftableTrack, percent: number) => {
-    if (track.cues) liftCues(Array.from(track.cues), track.mode === 'showing' ? percent : 0, moved);
+    if (track.cues) liftCues(Array.from(track.cues).filter(isLiftable), track.mode === 'showing' ? percent : 0, moved);
   };
   const onCue = (e: Event) => lift(e.target as LiftableTrack, liftPercent());
   const update = () => {

@@ -229,7 +229,8 @@ export class PlayerControls {
       start = ranges.start(0);
       end = Math.min(end, ranges.end(ranges.length - 1));
     }
-    if (this.#playable !== null) end = Math.min(end, this.#playable);
+    // The limit is what the server last said: playback may already be further on (never sent back).
+    if (this.#playable !== null) end = Math.min(end, Math.max(this.#playable, Number.isFinite(m.currentTime) ? m.currentTime : 0));
     const target = Math.min(end, Math.max(start, seconds));
     if (Number.isFinite(target)) m.currentTime = target;
   }

@@ -108,6 +108,12 @@ describe('PlayerControls', () => {
     expect(video.currentTime).toBe(3);
     controls.seekTo(-2);
     expect(video.currentTime).toBe(0);
+    // Playing further than the limit last said: a step forward stays, never goes back.
+    video.currentTime = 14;
+    controls.seekBy(5);
+    expect(video.currentTime).toBe(14);
+    controls.seekBy(-5);
+    expect(video.currentTime).toBe(9);
     // All of it, once processed.
     controls.setPlayableLimit(null);
     controls.seekTo(40);
