@@ -43,6 +43,8 @@ describe('the timeline', () => {
     expect(percentOf(15, 60)).toBe(25);
     expect(percentOf(90, 60)).toBe(100);
     expect(percentOf(5, 0)).toBe(0);
+    expect(percentOf(23.4, 60)).toBe(39);
+    expect(percentOf(10, 30)).toBe(33.333);
   });
 });
 

@@ -45,10 +45,10 @@ export function fractionAt(clientX: number, box: { left: number; width: number }
   return Math.min(1, Math.max(0, (clientX - box.left) / box.width));
 }
 
-/** `t` as a percentage of the timeline (0–100). */
+/** `t` as a percentage of the timeline (0–100, to a thousandth). */
 export function percentOf(t: number, length: number): number {
   if (!(length > 0) || !Number.isFinite(t)) return 0;
-  return Math.min(100, Math.max(0, (t / length) * 100));
+  return Math.round(Math.min(100, Math.max(0, (t / length) * 100)) * 1000) / 1000;
 }
 
 /**
