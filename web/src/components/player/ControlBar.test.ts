@@ -105,7 +105,7 @@ describe('ControlBar', () => {
 
 describe('SeekBar', () => {
   it('is disabled while the length is unknown', () => {
-    const { body } = render(SeekBar, { props: { current: 0, length: 0, reachable: 0, buffered: [], onseek() {}, ontoggle() {} } });
+    const { body } = render(SeekBar, { props: { current: 0, length: 0, reachable: 0, buffered: [], onseek() {}, onseekby() {}, ontoggle() {} } });
     expect(body).toContain('aria-disabled="true"');
     expect(attr(body, /aria-valuetext="([^"]*)"/)).toBe('0:00');
   });

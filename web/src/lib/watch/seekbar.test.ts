@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PlaybackTime, type FrameClock } from './playback-time.svelte';
-import { clampTime, fractionAt, percentOf, previewLeft, reachableEnd, sliderKeyTarget, spansOf, timelineLength, timeText, valueText } from './seekbar';
+import { clampTime, fractionAt, percentOf, previewLeft, reachableEnd, sliderKey, spansOf, timelineLength, timeText, valueText } from './seekbar';
 
 function ranges(...list: Array<[number, number]>): Pick<TimeRanges, 'length' | 'start' | 'end'> {
   return { length: list.length, start: (i) => list[i][0], end: (i) => list[i][1] };
@@ -50,23 +50,21 @@ describe('the timeline', () => {
 
 describe('the seek bar’s keys', () => {
   it('step 5 s with the arrows, a tenth with Page Up/Down, to the ends with Home and End', () => {
-    expect(sliderKeyTarget('ArrowRight', 10, 60, 60)).toBe(15);
-    expect(sliderKeyTarget('ArrowUp', 10, 60, 60)).toBe(15);
-    expect(sliderKeyTarget('ArrowLeft', 10, 60, 60)).toBe(5);
-    expect(sliderKeyTarget('ArrowDown', 3, 60, 60)).toBe(0);
-    expect(sliderKeyTarget('PageUp', 10, 60, 60)).toBe(20); // at least 10 s
-    expect(sliderKeyTarget('PageUp', 10, 600, 600)).toBe(70);
-    expect(sliderKeyTarget('PageDown', 100, 600, 600)).toBe(40);
-    expect(sliderKeyTarget('Home', 30, 60, 60)).toBe(0);
-    expect(sliderKeyTarget('End', 30, 60, 60)).toBe(60);
-    expect(sliderKeyTarget('Enter', 30, 60, 60)).toBeNull();
-    expect(sliderKeyTarget('k', 30, 60, 60)).toBeNull();
+    expect(sliderKey('ArrowRight', 60, 60)).toEqual({ by: 5 });
+    expect(sliderKey('ArrowUp', 60, 60)).toEqual({ by: 5 });
+    expect(sliderKey('ArrowLeft', 60, 60)).toEqual({ by: -5 });
+    expect(sliderKey('ArrowDown', 60, 60)).toEqual({ by: -5 });
+    expect(sliderKey('PageUp', 60, 60)).toEqual({ by: 10 }); // at least 10 s
+    expect(sliderKey('PageUp', 600, 600)).toEqual({ by: 60 });
+    expect(sliderKey('PageDown', 600, 600)).toEqual({ by: -60 });
+    expect(sliderKey('Home', 60, 60)).toEqual({ to: 0 });
+    expect(sliderKey('End', 60, 60)).toEqual({ to: 60 });
+    expect(sliderKey('Enter', 60, 60)).toBeNull();
+    expect(sliderKey('k', 60, 60)).toBeNull();
   });
 
-  it('never go past what is playable during the upload', () => {
-    expect(sliderKeyTarget('ArrowRight', 10, 60, 12)).toBe(12);
-    expect(sliderKeyTarget('End', 0, 60, 12)).toBe(12);
-    expect(sliderKeyTarget('PageUp', 5, 60, 12)).toBe(12);
+  it('End goes no further than what is playable during the upload', () => {
+    expect(sliderKey('End', 60, 12)).toEqual({ to: 12 });
   });
 });
 

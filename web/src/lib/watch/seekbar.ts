@@ -51,42 +51,37 @@ export function percentOf(t: number, length: number): number {
   return Math.round(Math.min(100, Math.max(0, (t / length) * 100)) * 1000) / 1000;
 }
 
+export type SliderMove = { by: number } | { to: number };
+
 /**
- * Where a key on the seek bar goes (ARIA slider): the arrows ±5 s, Page Up/Down a tenth of the video,
- * Home the start, End the furthest reachable; null for any other key.
+ * What a key on the seek bar does (ARIA slider): the arrows ±5 s, Page Up/Down a tenth of the video
+ * (relative moves, from wherever playback is when they happen: keys repeat faster than the position is
+ * reported), Home the start, End the furthest reachable; null for any other key.
  */
-export function sliderKeyTarget(key: string, now: number, length: number, end: number): number | null {
+export function sliderKey(key: string, length: number, end: number): SliderMove | null {
   const page = Math.max(SEEK_PAGE_MIN_SECONDS, length / 10);
-  let to: number;
   switch (key) {
     case 'ArrowRight':
     case 'Right':
     case 'ArrowUp':
     case 'Up':
-      to = now + SEEK_STEP_SECONDS;
-      break;
+      return { by: SEEK_STEP_SECONDS };
     case 'ArrowLeft':
     case 'Left':
     case 'ArrowDown':
     case 'Down':
-      to = now - SEEK_STEP_SECONDS;
-      break;
+      return { by: -SEEK_STEP_SECONDS };
     case 'PageUp':
-      to = now + page;
-      break;
+      return { by: page };
     case 'PageDown':
-      to = now - page;
-      break;
+      return { by: -page };
     case 'Home':
-      to = 0;
-      break;
+      return { to: 0 };
     case 'End':
-      to = end;
-      break;
+      return { to: clampTime(end, end) };
     default:
       return null;
   }
-  return clampTime(to, end);
 }
 
 /** What the seek bar says to a screen reader: `1:23 of 4:56` (just `1:23` while the length is unknown). */
