@@ -105,6 +105,13 @@ describe('the player, as a viewer', () => {
 
   before(async () => {
     ({ context, problems } = await watchedContext(browser, server.url, DESKTOP));
+    // A video without seek-bar previews or captions here (whatever the server has made by now): those
+    // are the next describe's.
+    await context.route((url) => url.pathname === `/api/video/${clip.id}`, async (route) => {
+      const res = await route.fetch();
+      const body = await res.json();
+      await route.fulfill({ response: res, json: { ...body, storyboardUrl: null, captions: [] } });
+    });
     page = await context.newPage();
   });
 
@@ -241,7 +248,7 @@ describe('the player, as a viewer', () => {
 
     const box = await seek.boundingBox();
     await page.mouse.move(box.x + box.width * 0.52, box.y + box.height / 2);
-    // No storyboard for this video: the time alone (0:15.6).
+    // No storyboard for this page (see before()): the time alone (0:15.6).
     await until(async () => (await page.locator('.preview-time').textContent())?.trim() === '0:15', { what: 'the preview to say 0:15' });
     assert.equal(await page.locator('.preview .tile').count(), 0, 'no picture without a storyboard');
     // A click three quarters along: 0:22.5.
