@@ -1,6 +1,6 @@
-// Where playback is, for the seek bar and the time display: the position (smoothly while playing: read
-// once a frame, not only at the element's few `timeupdate`s a second), the element's duration, the end of
-// what can be reached, and what is buffered.
+// Where playback is, for the seek bar and the time display: the position (smoothly while playing and
+// the controls show: read once a frame, not only at the element's few `timeupdate`s a second), the
+// element's duration, the end of what can be reached, and what is buffered.
 
 import { spansOf, type Span } from './seekbar';
 
@@ -28,6 +28,9 @@ export class PlaybackTime {
   #duration = $state(Number.NaN);
   #seekableEnd = $state<number | null>(null);
   #buffered = $state.raw<Span[]>([]);
+  /** Read once a frame while playing (the controls show); else at `timeupdate`s only. */
+  #smooth = true;
+  #kick: (() => void) | null = null;
 
   get current(): number {
     return this.#current;
@@ -43,6 +46,12 @@ export class PlaybackTime {
   /** What is buffered, in seconds (within the element's duration, or the seekable end). */
   get buffered(): readonly Span[] {
     return this.#buffered;
+  }
+
+  /** Whether the position is read every frame while playing (no need while nobody sees the bar). */
+  set smooth(on: boolean) {
+    this.#smooth = on;
+    if (on) this.#kick?.();
   }
 
   /** Follows `media`; returns the uninstaller. */
@@ -66,10 +75,13 @@ export class PlaybackTime {
     const tick = () => {
       frame = null;
       readTime();
-      if (!media.paused) frame = frames.request(tick);
+      if (!media.paused && this.#smooth) frame = frames.request(tick);
     };
     const onPlay = () => {
-      if (frame === null) frame = frames.request(tick);
+      if (frame === null && this.#smooth) frame = frames.request(tick);
+    };
+    this.#kick = () => {
+      if (!media.paused) onPlay();
     };
     const onAny = () => {
       readTime();
@@ -87,6 +99,7 @@ export class PlaybackTime {
       media.removeEventListener('play', onPlay);
       if (frame !== null) frames.cancel(frame);
       frame = null;
+      this.#kick = null;
     };
   }
 }

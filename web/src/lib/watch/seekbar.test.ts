@@ -170,6 +170,28 @@ describe('PlaybackTime', () => {
     expect(f.pending.size).toBe(0);
   });
 
+  it('reads it at timeupdates only while nobody sees the bar, and every frame again when it shows', () => {
+    const media = new FakeMedia();
+    const time = new PlaybackTime();
+    const f = frames();
+    time.attach(media, f.clock);
+    time.smooth = false;
+    media.paused = false;
+    media.dispatchEvent(new Event('play'));
+    expect(f.pending.size).toBe(0);
+    media.currentTime = 0.25;
+    media.dispatchEvent(new Event('timeupdate'));
+    expect(time.current).toBe(0.25);
+    time.smooth = true;
+    expect(f.pending.size).toBe(1);
+    media.currentTime = 0.27;
+    f.run();
+    expect(time.current).toBe(0.27);
+    time.smooth = false;
+    f.run();
+    expect(f.pending.size).toBe(0);
+  });
+
   it('keeps the buffered spans within an open playlist’s reach (Infinity long)', () => {
     const media = new FakeMedia();
     media.duration = Infinity;
