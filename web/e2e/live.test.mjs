@@ -15,8 +15,8 @@
 // - The share link and its Copy button are in view right after choosing a file, on a laptop and on a
 //   phone, also for a portrait video.
 // - The uploader goes offline while a viewer plays: the viewer waits at the end of what has arrived
-//   ("Waiting for the uploader…"), the uploader's page says it is retrying, and playback continues
-//   once the uploader is back.
+//   ("Waiting for the uploader…") and cannot seek past it, the uploader's page says it is retrying, and
+//   playback continues once the uploader is back.
 //
 //   node --test e2e/live.test.mjs      (from web/; see scripts/web-e2e.sh)
 
@@ -585,6 +585,22 @@ describe('the uploader pauses (goes offline) while a viewer plays', () => {
       await new Promise((r) => setTimeout(r, 1500));
       const still = await video.evaluate((v) => v.currentTime);
       assert.ok(Math.abs(still - stuck.t) < 0.3, `the playhead waits (${stuck.t} → ${still})`);
+
+      // The seek bar spans the whole video, but neither its End key nor a click near its end goes past
+      // what has arrived.
+      const seek = viewer.getByRole('slider', { name: 'Seek' });
+      assert.ok(Number(await seek.getAttribute('aria-valuemax')) >= 59, `the seek bar spans the whole video (${await seek.getAttribute('aria-valuemax')} s)`);
+      await seek.focus();
+      await viewer.keyboard.press('End');
+      const box = await seek.boundingBox();
+      await viewer.mouse.click(box.x + box.width * 0.98, box.y + box.height / 2);
+      await new Promise((r) => setTimeout(r, 300));
+      const limit = (await apiVideo(server, up.id)).playableSeconds;
+      const sought = await video.evaluate((v) => v.currentTime);
+      assert.ok(sought <= Math.max(limit, still) + 0.5, `seeking stays within what has arrived: at ${sought} s, ${limit} s playable`);
+      // Back where it waited, for what follows.
+      await video.evaluate((v, t) => (v.currentTime = t), still);
+      await viewer.mouse.move(0, 0);
 
       // Back online: the upload continues by itself, and so does the viewer.
       await throttle(up.cdp, bytesPerSecond);

@@ -1,9 +1,12 @@
 // The player, end to end in real Chromium against the real server, as a viewer (not the uploader):
-// the big play button, keyboard shortcuts (space/k, arrows, m, f, < and >, never while typing, never
-// twice with the browser's own controls), the speed menu, the quality menu (none for one rendition;
-// "Auto" and each level for a master playlist of several, made here by rewriting the server's), resume
-// after a reload (and not near the ends, forgotten at the end), the focus ring, no "Ready" chip; and
-// "My videos" on a phone (compact cards, titles wrapping between words, portrait pictures whole).
+// the big play button, its own control bar (no native controls: play/pause, the seek bar by keyboard,
+// click and finger, with the time), keyboard shortcuts (space/k, arrows, m, f, < and >, never while
+// typing, never twice), the speed menu, the quality menu (none for one rendition; "Auto" and each level
+// for a master playlist of several, made here by rewriting the server's), seek-bar previews and
+// captions (the status answer given a storyboard and caption tracks here, until the server makes
+// them), resume after a reload (and not near the ends, forgotten at the end), focus rings, no "Ready"
+// chip; and "My videos" on a phone (compact cards, titles wrapping between words, portrait pictures
+// whole).
 // Screenshots go where helpers.mjs says.
 //
 //   node --test e2e/player.test.mjs     (from web/; see e2e/flick.test.mjs for the environment)
@@ -102,6 +105,13 @@ describe('the player, as a viewer', () => {
 
   before(async () => {
     ({ context, problems } = await watchedContext(browser, server.url, DESKTOP));
+    // A video without seek-bar previews or captions here (whatever the server has made by now): those
+    // are the next describe's.
+    await context.route((url) => url.pathname === `/api/video/${clip.id}`, async (route) => {
+      const res = await route.fetch();
+      const body = await res.json();
+      await route.fulfill({ response: res, json: { ...body, storyboardUrl: null, captions: [] } });
+    });
     page = await context.newPage();
   });
 
@@ -114,6 +124,15 @@ describe('the player, as a viewer', () => {
     await page.getByRole('heading', { level: 1, name: 'Thirty seconds of rabbit' }).waitFor();
     const bigPlay = page.getByRole('button', { name: 'Play video' });
     await bigPlay.waitFor();
+    // Ours, not the browser's: play, the seek bar, mute, the time.
+    assert.equal(await page.locator('video').getAttribute('controls'), null, 'no native controls');
+    await page.getByRole('button', { name: 'Play', exact: true }).waitFor();
+    const seek = page.getByRole('slider', { name: 'Seek' });
+    await seek.waitFor();
+    assert.equal(await seek.getAttribute('aria-valuetext'), '0:00 of 0:30');
+    await page.getByRole('button', { name: 'Mute' }).waitFor();
+    await page.getByText('0:00 / 0:30', { exact: true }).waitFor();
+    assert.equal(await page.getByRole('button', { name: /^Captions/ }).count(), 0, 'no captions menu for a video without captions');
     const settings = page.getByRole('group', { name: 'Player settings' });
     await settings.getByRole('button', { name: 'Playback speed: 1×' }).waitFor();
     await settings.getByRole('button', { name: 'Full screen' }).waitFor();
@@ -169,9 +188,8 @@ describe('the player, as a viewer', () => {
     await until(async () => !(await state(page)).muted, { what: 'm to unmute' });
   });
 
-  it('with the <video> focused, a key acts once (the browser’s own controls would act too)', async () => {
-    await page.locator('video').focus();
-    assert.equal(await page.evaluate(() => document.activeElement?.tagName), 'VIDEO');
+  it('with the seek bar focused, a key acts once (its own keys, or the page’s shortcuts, never both)', async () => {
+    await page.getByRole('slider', { name: 'Seek' }).focus();
     await seekTo(page, 10);
     await page.keyboard.press('Space');
     await page.waitForTimeout(300);
@@ -192,22 +210,54 @@ describe('the player, as a viewer', () => {
     assert.equal((await state(page)).muted, false);
   });
 
-  it('shows a focus ring on the <video>, inside the picture (the stage clips what is outside)', async () => {
-    // Reached with the keyboard: Tab from the Copy button.
-    await page.getByRole('button', { name: 'Copy link' }).focus();
-    await page.keyboard.press('Tab');
-    const ring = await page.evaluate(() => {
-      const v = document.activeElement;
-      if (!(v instanceof HTMLVideoElement)) return { tag: v?.tagName };
-      const s = getComputedStyle(v);
-      return { tag: v.tagName, focusVisible: v.matches(':focus-visible'), style: s.outlineStyle, width: parseFloat(s.outlineWidth), offset: parseFloat(s.outlineOffset) };
-    });
-    assert.equal(ring.tag, 'VIDEO', 'Tab from Copy link reaches the video');
-    assert.equal(ring.focusVisible, true);
-    assert.notEqual(ring.style, 'none', 'an outline is drawn');
-    assert.ok(ring.width >= 2, `outline ${ring.width}px wide`);
-    assert.ok(ring.offset <= -ring.width, `drawn inside the element (offset ${ring.offset}px), where the stage does not clip it`);
-    await page.screenshot({ path: path.join(shots, 'player-focus-desktop.png') });
+  it('the control bar plays and pauses, and shows the time', async () => {
+    await seekTo(page, 10);
+    await page.getByText('0:10 / 0:30', { exact: true }).waitFor();
+    await page.getByRole('button', { name: 'Play', exact: true }).click();
+    await until(async () => {
+      const s = await state(page);
+      return !s.paused && s.t > 10.5;
+    }, { what: 'the Play button to play' });
+    await page.getByText(/^0:1[0-9] \/ 0:30$/).waitFor();
+    await page.getByRole('button', { name: 'Pause', exact: true }).click();
+    await until(async () => (await state(page)).paused, { what: 'the Pause button to pause' });
+    await page.getByRole('button', { name: 'Play', exact: true }).waitFor();
+    // A click on the picture plays and pauses too.
+    await page.locator('video').click({ position: { x: 40, y: 40 } });
+    await until(async () => !(await state(page)).paused, { what: 'a click on the picture to play' });
+    await page.locator('video').click({ position: { x: 40, y: 40 } });
+    await until(async () => (await state(page)).paused, { what: 'a click on the picture to pause' });
+  });
+
+  it('the seek bar seeks with the keyboard and a click, says where it is, and previews the time under the pointer', async () => {
+    const seek = page.getByRole('slider', { name: 'Seek' });
+    await seekTo(page, 10);
+    await seek.focus();
+    await page.keyboard.press('ArrowRight');
+    await until(async () => Math.abs((await state(page)).t - 15) < 0.3, { what: 'ArrowRight on the seek bar to go to 15 s' });
+    await until(async () => (await seek.getAttribute('aria-valuetext')) === '0:15 of 0:30', { what: 'the seek bar to say 0:15 of 0:30' });
+    assert.equal(await seek.getAttribute('aria-valuemax'), '30');
+    await page.keyboard.press('ArrowLeft');
+    await page.keyboard.press('ArrowLeft');
+    await until(async () => Math.abs((await state(page)).t - 5) < 0.3, { what: 'ArrowLeft twice to go to 5 s' });
+    await page.keyboard.press('Home');
+    await until(async () => (await state(page)).t < 0.1, { what: 'Home to go to 0:00' });
+    await page.keyboard.press('PageUp');
+    await until(async () => Math.abs((await state(page)).t - 10) < 0.3, { what: 'Page Up to go 10 s on' });
+    assert.equal((await state(page)).paused, true, 'seeking does not play');
+
+    const box = await seek.boundingBox();
+    await page.mouse.move(box.x + box.width * 0.52, box.y + box.height / 2);
+    // No storyboard for this page (see before()): the time alone (0:15.6).
+    await until(async () => (await page.locator('.preview-time').textContent())?.trim() === '0:15', { what: 'the preview to say 0:15' });
+    assert.equal(await page.locator('.preview .tile').count(), 0, 'no picture without a storyboard');
+    // A click three quarters along: 0:22.5.
+    await page.mouse.click(box.x + box.width * 0.75, box.y + box.height / 2);
+    await until(async () => Math.abs((await state(page)).t - 22.5) < 0.5, { what: 'a click on the seek bar to go to 22.5 s' });
+    await page.getByText('0:22 / 0:30', { exact: true }).waitFor();
+    await page.screenshot({ path: path.join(shots, 'player-seek-preview-desktop.png') });
+    await page.mouse.move(10, 10);
+    await page.locator('.preview').waitFor({ state: 'detached' });
   });
 
   it('never acts on keys typed in a field, nor on space for a focused button', async () => {
@@ -286,6 +336,40 @@ describe('the player, as a viewer', () => {
     await page.getByRole('button', { name: 'Playback speed: 2×' }).waitFor();
     await page.locator('video').evaluate((v) => (v.playbackRate = 1));
     await page.getByRole('button', { name: 'Playback speed: 1×' }).waitFor();
+  });
+
+  it('Tab reaches the controls, with visible focus rings; the bar stays while the keyboard is in it, and goes when not', async () => {
+    await page.getByRole('button', { name: 'Copy link' }).focus();
+    await page.keyboard.press('Tab');
+    const ring = () =>
+      page.evaluate(() => {
+        const el = document.activeElement;
+        const s = getComputedStyle(el);
+        return {
+          name: el.getAttribute('aria-label'),
+          focusVisible: el.matches(':focus-visible'),
+          ring: (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2) || s.boxShadow !== 'none',
+        };
+      });
+    assert.deepEqual(await ring(), { name: 'Seek', focusVisible: true, ring: true }, 'Tab from Copy link reaches the seek bar');
+    await page.screenshot({ path: path.join(shots, 'player-focus-desktop.png') });
+    for (const name of ['Play', 'Mute', 'Volume', 'Playback speed: 1×', 'Full screen']) {
+      // (Picture-in-picture sits between speed and full screen where the browser allows it.)
+      for (let i = 0; i < 3 && (await ring()).name !== name; i++) await page.keyboard.press('Tab');
+      assert.deepEqual(await ring(), { name, focusVisible: true, ring: true }, `Tab reaches ${name}, with a ring`);
+    }
+    // Playing, the keyboard in the bar: it stays; the focus elsewhere (and no pointer): it goes.
+    const barOpacity = () => page.getByRole('slider', { name: 'Seek' }).evaluate((el) => getComputedStyle(el.parentElement).opacity);
+    await seekTo(page, 2);
+    await page.keyboard.press('k');
+    await until(async () => !(await state(page)).paused, { what: 'k to play' });
+    await page.waitForTimeout(3500);
+    assert.equal(await barOpacity(), '1', 'the bar stays while the keyboard is in it');
+    await page.getByRole('heading', { level: 1 }).click();
+    await until(async () => (await barOpacity()) === '0', { timeoutMs: 6000, what: 'the bar to fade while playing' });
+    await page.keyboard.press('k');
+    await until(async () => (await state(page)).paused, { what: 'k to pause' });
+    await until(async () => (await barOpacity()) === '1', { what: 'the bar back when paused' });
   });
 
   it('stayed within the rules', () => {
@@ -427,6 +511,170 @@ describe('the quality menu', () => {
   });
 });
 
+describe('seek-bar previews and captions (the status answer given a storyboard and caption tracks here)', () => {
+  // Until the server makes them, the status answer is given a storyboard and two caption tracks, and
+  // their files are answered here; the sprite is the video's own thumbnail. The storyboard holds hostile
+  // cues too, which must be skipped (no request leaves 127.0.0.1: assertClean).
+  const ts = (s) => `00:00:${String(s).padStart(2, '0')}.000`;
+  const storyboard = () =>
+    [
+      'WEBVTT',
+      '',
+      ...[0, 1, 2, 3, 4, 5].flatMap((i) => [`${ts(i * 5)} --> ${ts(i * 5 + 5)}`, `storyboard-000.jpg#xywh=${i * 160},0,160,90`, '']),
+      '00:00:00.000 --> 00:00:30.000',
+      'https://evil.example/x.jpg#xywh=0,0,160,90',
+      '',
+      '00:00:00.000 --> 00:00:30.000',
+      'javascript:alert(1)#xywh=0,0,160,90',
+      '',
+      '00:00:00.000 --> 00:00:30.000',
+      '<img src=x onerror=alert(1)>#xywh=0,0,160,90',
+      '',
+    ].join('\n');
+  const captionsOf = (id) => [
+    { lang: 'en', label: 'English', url: `/streams/${id}/captions/en.vtt` },
+    { lang: 'fr', label: 'Français', url: `/streams/${id}/captions/fr.vtt` },
+  ];
+  const CUES = { en: 'Hello from the captions', fr: 'Bonjour des sous-titres' };
+  let thumbnail = null;
+
+  async function givenExtras(context, id) {
+    const ours = (url) => url.pathname.startsWith(`/streams/${id}/`);
+    await context.route((url) => url.pathname === `/api/video/${id}`, async (route) => {
+      const res = await route.fetch();
+      const body = await res.json();
+      await route.fulfill({ response: res, json: { ...body, storyboardUrl: `/streams/${id}/storyboard.vtt`, captions: captionsOf(id) } });
+    });
+    await context.route((url) => ours(url) && url.pathname.endsWith('/storyboard.vtt'), (route) =>
+      route.fulfill({ status: 200, contentType: 'text/vtt', body: storyboard() }),
+    );
+    await context.route((url) => ours(url) && url.pathname.endsWith('/storyboard-000.jpg'), async (route) => {
+      const res = await route.fetch({ url: new URL(thumbnail, server.url).href });
+      await route.fulfill({ response: res });
+    });
+    await context.route((url) => ours(url) && /\/captions\/(en|fr)\.vtt$/.test(url.pathname), (route) => {
+      const lang = /\/(en|fr)\.vtt$/.exec(new URL(route.request().url()).pathname)[1];
+      return route.fulfill({ status: 200, contentType: 'text/vtt', body: `WEBVTT\n\n00:00:00.000 --> 00:00:30.000\n${CUES[lang]}\n` });
+    });
+  }
+
+  const tracks = (page) => page.locator('video').evaluate((v) => [...v.textTracks].map((t) => ({ lang: t.language, mode: t.mode, cue: t.activeCues?.[0]?.text ?? null })));
+  const shown = async (page) => (await tracks(page)).filter((t) => t.mode === 'showing').map((t) => t.lang);
+  const remembered = (page) => page.evaluate(() => localStorage.getItem('flick.captions.v1'));
+
+  it('hovering the seek bar shows the storyboard’s tile for that moment, inside the player', async () => {
+    thumbnail = (await waitReady(clip.id)).thumbnailUrl;
+    assert.ok(thumbnail, 'the clip has a thumbnail (the sprite here)');
+    const { context, problems } = await watchedContext(browser, server.url, DESKTOP);
+    await givenExtras(context, clip.id);
+    const sprites = [];
+    context.on('request', (r) => r.url().includes('storyboard-000.jpg') && sprites.push(r.url()));
+    try {
+      const page = await context.newPage();
+      await openPlayer(page);
+      const seek = page.getByRole('slider', { name: 'Seek' });
+      const [box, player] = await Promise.all([seek.boundingBox(), page.locator('.player').boundingBox()]);
+      const tile = page.locator('.preview .tile');
+      const tileStyle = () => tile.evaluate((el) => {
+        const s = getComputedStyle(el);
+        return { w: s.width, h: s.height, image: s.backgroundImage, position: s.backgroundPosition };
+      });
+      // 0:15.9: the fourth tile.
+      await page.mouse.move(box.x + box.width * 0.53, box.y + box.height / 2);
+      await tile.waitFor();
+      const mid = await tileStyle();
+      assert.equal(mid.w, '160px');
+      assert.equal(mid.h, '90px');
+      assert.match(mid.image, new RegExp(`^url\\("${server.url}/streams/${clip.id}/storyboard-000\\.jpg"\\)$`));
+      assert.equal(mid.position, '-480px 0px');
+      assert.equal((await page.locator('.preview-time').textContent()).trim(), '0:15');
+      await until(() => sprites.length > 0, { what: 'the sprite to be fetched' });
+      await page.screenshot({ path: path.join(shots, 'player-storyboard-desktop.png') });
+      // At either end, the preview stays inside the player.
+      for (const f of [0.005, 0.995]) {
+        await page.mouse.move(box.x + box.width * f, box.y + box.height / 2);
+        await page.waitForTimeout(100);
+        const p = await page.locator('.preview').boundingBox();
+        assert.ok(p.x >= player.x - 0.5 && p.x + p.width <= player.x + player.width + 0.5, `the preview (${p.x}–${p.x + p.width}) inside the player (${player.x}–${player.x + player.width}) at ${f}`);
+      }
+      assert.equal((await tileStyle()).position, '-800px 0px', 'the last tile at the end');
+      assert.deepEqual(
+        [...new Set(sprites.map((u) => new URL(u).pathname))],
+        [`/streams/${clip.id}/storyboard-000.jpg`],
+        'the only image fetched is the storyboard’s own (the hostile cues were skipped)',
+      );
+      assertClean(problems);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('the CC menu shows a track, remembers the choice for the next video, and c turns captions off and on', async () => {
+    const { context, problems } = await watchedContext(browser, server.url, DESKTOP);
+    await givenExtras(context, clip.id);
+    try {
+      const page = await context.newPage();
+      await openPlayer(page);
+      const cc = page.getByRole('button', { name: /^Captions: / });
+      await cc.waitFor();
+      assert.equal(await cc.getAttribute('aria-label'), 'Captions: Off');
+      // hls.js plays the stream: one <track> per caption.
+      assert.deepEqual(
+        await page.locator('video track').evaluateAll((els) => els.map((t) => [t.kind, t.srclang, t.label, new URL(t.src).pathname])),
+        [
+          ['subtitles', 'en', 'English', `/streams/${clip.id}/captions/en.vtt`],
+          ['subtitles', 'fr', 'Français', `/streams/${clip.id}/captions/fr.vtt`],
+        ],
+      );
+      assert.deepEqual(await shown(page), []);
+      await cc.click();
+      const menu = page.getByRole('menu', { name: 'Captions' });
+      await menu.waitFor();
+      assert.deepEqual(await menu.getByRole('menuitemradio').allInnerTexts(), ['Off', 'English', 'Français']);
+      await menu.getByRole('menuitemradio', { name: 'English' }).click();
+      await menu.waitFor({ state: 'detached' });
+      assert.equal(await cc.getAttribute('aria-label'), 'Captions: English');
+      await seekTo(page, 5);
+      await until(async () => (await tracks(page)).find((t) => t.lang === 'en')?.cue === CUES.en, { what: 'the English cue to be active' });
+      assert.deepEqual(await shown(page), ['en']);
+      assert.equal(await remembered(page), '{"lang":"en"}');
+      // Above the control bar while it shows.
+      const lift = await page.locator('.player').evaluate((el) => parseFloat(getComputedStyle(el).getPropertyValue('--cue-lift')));
+      assert.ok(lift > 40, `captions lifted ${lift}px over the bar`);
+      await page.screenshot({ path: path.join(shots, 'player-captions-desktop.png') });
+
+      // The keyboard: Enter opens the menu on the chosen item, ArrowDown, Enter.
+      await cc.focus();
+      await page.keyboard.press('Enter');
+      await menu.waitFor();
+      assert.equal(await page.evaluate(() => document.activeElement?.textContent?.trim()), 'English');
+      await page.keyboard.press('ArrowDown');
+      await page.keyboard.press('Enter');
+      await menu.waitFor({ state: 'detached' });
+      await until(async () => (await shown(page)).join() === 'fr', { what: 'French to show' });
+      assert.equal(await remembered(page), '{"lang":"fr"}');
+
+      // c: off, then back to the last language.
+      await page.getByRole('heading', { level: 1 }).click();
+      await page.keyboard.press('c');
+      await until(async () => (await shown(page)).length === 0, { what: 'c to turn captions off' });
+      assert.equal(await cc.getAttribute('aria-label'), 'Captions: Off');
+      assert.equal(await remembered(page), '{"lang":null}');
+      await page.keyboard.press('c');
+      await until(async () => (await shown(page)).join() === 'fr', { what: 'c to bring French back' });
+
+      // The next video (here: the same one, loaded again) starts with the language chosen.
+      await page.reload();
+      await page.locator('video track').first().waitFor({ state: 'attached' });
+      await until(async () => (await shown(page)).join() === 'fr', { what: 'the remembered language on the next load' });
+      assert.equal(await page.getByRole('button', { name: /^Captions: / }).getAttribute('aria-label'), 'Captions: Français');
+      assertClean(problems);
+    } finally {
+      await context.close();
+    }
+  });
+});
+
 describe('on a phone', () => {
   it('the share page with the player', async () => {
     const { context, problems } = await watchedContext(browser, server.url, PHONE);
@@ -442,6 +690,33 @@ describe('on a phone', () => {
       await page.screenshot({ path: path.join(shots, 'player-speed-menu-phone.png') });
       await page.getByRole('menuitemradio', { name: '0.75×' }).click();
       assert.equal((await state(page)).rate, 0.75);
+      assertClean(problems);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('a finger drags the seek bar, the time over it, and seeks where it lets go', async () => {
+    const { context, problems } = await watchedContext(browser, server.url, PHONE);
+    try {
+      const page = await context.newPage();
+      await openPlayer(page);
+      const seek = page.getByRole('slider', { name: 'Seek' });
+      const box = await seek.boundingBox();
+      const y = box.y + box.height / 2;
+      const cdp = await context.newCDPSession(page);
+      const touch = (type, f) => cdp.send('Input.dispatchTouchEvent', { type, touchPoints: f === null ? [] : [{ x: box.x + box.width * f, y }] });
+      await touch('touchStart', 0.1);
+      await touch('touchMove', 0.3);
+      await touch('touchMove', 0.62);
+      // 0:18.6
+      await until(async () => (await page.locator('.preview-time').textContent())?.trim() === '0:18', { what: 'the preview to follow the finger to 0:18' });
+      assert.equal(await seek.getAttribute('aria-valuetext'), '0:18 of 0:30', 'the bar follows the finger');
+      assert.ok((await state(page)).t < 1, 'no seek before the finger lets go');
+      await page.screenshot({ path: path.join(shots, 'player-seek-drag-phone.png') });
+      await touch('touchEnd', null);
+      await until(async () => Math.abs((await state(page)).t - 18.6) < 0.6, { what: 'the drag to seek to 18.6 s' });
+      await page.locator('.preview').waitFor({ state: 'detached' });
       assertClean(problems);
     } finally {
       await context.close();

@@ -15,7 +15,8 @@
 //   browser's own HLS picks for itself (no levels, no menu).
 //
 // hls.js is imported as `hls.js/light`: no subtitle or alternate-audio support (nor EME, CMCD, content
-// steering). Captions would need the full build.
+// steering): the player adds the captions as <track> elements of its own when hls.js plays the stream
+// (`PlayerHandle.hlsJs`); the browser's own HLS reads them from the master playlist.
 
 import type { HlsConfig } from 'hls.js';
 import workerUrl from 'hls.js/dist/hls.worker.js?url';

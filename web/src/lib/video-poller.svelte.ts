@@ -3,7 +3,7 @@
 // upload runs; a row of "My videos": every few seconds). The one poller of the app.
 
 import { api as defaultApi, ApiError, isPasswordRequired, type Api } from './api';
-import { initialView, nextPollDelay, reduce, type ShareEvent, type ShareView } from './share/share-state';
+import { initialView, reduce, sharePollDelay, type ShareEvent, type ShareView } from './share/share-state';
 
 export interface PollerOptions {
   client?: Pick<Api, 'video'>;
@@ -32,7 +32,7 @@ export class VideoPoller {
   constructor(id: string, options: PollerOptions = {}) {
     this.#id = id;
     this.#client = options.client ?? defaultApi;
-    this.#delay = options.delay ?? nextPollDelay;
+    this.#delay = options.delay ?? sharePollDelay();
     this.#manageToken = options.manageToken ?? (() => null);
   }
 

@@ -32,7 +32,7 @@ describe('VideoPoller (share page)', () => {
       uploading(430, { playable: true, playableSeconds: 4 }),
       video({ status: 'processing', playable: false }),
       video({ status: 'processing', playable: true, progress: 0.3 }),
-      video({ status: 'ready', playable: true, progress: 1 }),
+      video({ status: 'ready', playable: true, progress: 1, storyboardUrl: '/streams/id1/storyboard.vtt' }),
     ]);
     const m = new VideoPoller('id1', { client: c });
     m.start();
@@ -50,6 +50,22 @@ describe('VideoPoller (share page)', () => {
     expect(m.view.kind).toBe('ready');
     await vi.advanceTimersByTimeAsync(60_000);
     expect(c.calls).toHaveLength(5);
+  });
+
+  it('after ready, asks again every 2 s until the storyboard is listed', async () => {
+    const c = client([
+      video({ status: 'ready', playable: true, progress: 1, storyboardUrl: null }),
+      video({ status: 'ready', playable: true, progress: 1, storyboardUrl: null }),
+      video({ status: 'ready', playable: true, progress: 1, storyboardUrl: '/streams/id1/storyboard.vtt' }),
+    ]);
+    const m = new VideoPoller('id1', { client: c });
+    m.start();
+    await vi.advanceTimersByTimeAsync(0);
+    await vi.advanceTimersByTimeAsync(4000);
+    expect(c.calls).toHaveLength(3);
+    expect(m.view).toMatchObject({ kind: 'ready', video: { storyboardUrl: '/streams/id1/storyboard.vtt' } });
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(c.calls).toHaveLength(3);
   });
 
   it('a 404 is final', async () => {

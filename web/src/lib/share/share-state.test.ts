@@ -8,6 +8,8 @@ import {
   isPortrait,
   listPollDelay,
   nextPollDelay,
+  sharePollDelay,
+  STORYBOARD_POLLS,
   POLL_LIST_MS,
   POLL_PREPARING_MS,
   POLL_PROCESSING_MS,
@@ -150,6 +152,16 @@ describe('nextPollDelay', () => {
     expect(nextPollDelay(viewOfVideo(video({ status: 'ready', playable: true })))).toBeNull();
     expect(nextPollDelay(viewOfVideo(video({ status: 'error' })))).toBeNull();
     expect(nextPollDelay({ kind: 'gone', message: GONE_MESSAGE })).toBeNull();
+  });
+
+  it('the share page asks a few more times after ready, until the storyboard is listed', () => {
+    const policy = sharePollDelay();
+    const ready = viewOfVideo(video({ status: 'ready', playable: true, storyboardUrl: null }));
+    expect(policy(viewOfVideo(video({ playable: true })))).toBe(POLL_PROCESSING_MS);
+    for (let i = 0; i < STORYBOARD_POLLS; i++) expect(policy(ready)).toBe(POLL_PROCESSING_MS);
+    expect(policy(ready)).toBeNull();
+    const listed = viewOfVideo(video({ status: 'ready', playable: true, storyboardUrl: '/streams/x/storyboard.vtt' }));
+    expect(sharePollDelay()(listed)).toBeNull();
   });
 
   it('backs off while the server cannot be reached', () => {

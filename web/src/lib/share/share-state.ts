@@ -103,6 +103,23 @@ export function nextPollDelay(view: ShareView): number | null {
   }
 }
 
+/** Questions asked after `ready` while the seek-bar previews are still being made (about 40 s at most). */
+export const STORYBOARD_POLLS = 20;
+
+/**
+ * The share page's policy: {@link nextPollDelay}, then, once the video is ready, a few more questions until its
+ * storyboard is listed (it is made from the original, often a second after `ready`). One per page.
+ */
+export function sharePollDelay(): (view: ShareView) => number | null {
+  let afterReady = 0;
+  return (view) => {
+    const delay = nextPollDelay(view);
+    if (delay !== null || view.kind !== 'ready' || view.video.storyboardUrl) return delay;
+    afterReady += 1;
+    return afterReady <= STORYBOARD_POLLS ? POLL_PROCESSING_MS : null;
+  };
+}
+
 /** Milliseconds until a row of "My videos" asks again, or `null` to stop. */
 export function listPollDelay(view: ShareView): number | null {
   switch (view.kind) {

@@ -1,8 +1,10 @@
-// The state of one player's own controls (one instance per player): playing or paused, muted, speed,
-// quality level, full screen, picture-in-picture. The <video> stays the truth: every change is asked
-// of the element, and the state follows its events (so the browser's own controls, a key, our buttons
-// and the picture-in-picture window all agree).
+// The state of one player's own controls (one instance per player): playing or paused, muted and the
+// volume, speed, quality level, captions, full screen, picture-in-picture. The <video> stays the truth:
+// every change is asked of the element, and the state follows its events (so a key, our buttons, the
+// picture-in-picture window and iOS's own full-screen controls all agree). Seeking never goes past
+// what can be played yet while the upload runs (`setPlayableLimit`).
 
+import { CaptionControls } from './caption-controls.svelte';
 import { AUTO, autoLabel, hasQualityChoice, qualityOptions, qualityText, type LevelInfo, type QualityOption } from './quality';
 import { focusInfo, shortcutFor, type KeyInfo, type ShortcutAction } from './shortcuts';
 import { clampSpeed, SPEEDS, speedOptionLabel, speedText, stepSpeed } from './speed';
@@ -14,6 +16,7 @@ export interface ControlledMedia extends EventTarget {
   readonly paused: boolean;
   readonly ended: boolean;
   muted: boolean;
+  volume?: number;
   playbackRate: number;
   defaultPlaybackRate: number;
   readonly seekable: Pick<TimeRanges, 'length' | 'start' | 'end'>;
@@ -55,9 +58,17 @@ export interface KeyEventLike extends KeyInfo {
 const ignore = () => {};
 
 export class PlayerControls {
+  /** The captions menu (and the `c` key). */
+  readonly captions: CaptionControls;
+
+  constructor(captions: CaptionControls = new CaptionControls()) {
+    this.captions = captions;
+  }
+
   #paused = $state(true);
   #started = $state(false);
   #muted = $state(false);
+  #volume = $state(1);
   #rate = $state(1);
   #levels = $state.raw<LevelInfo[]>([]);
   #hlsJs = $state(false);
@@ -72,6 +83,8 @@ export class PlayerControls {
   #container: FullscreenTarget | null = null;
   #doc: ControlledDocument | null = null;
   #stream: QualitySwitch | null = null;
+  /** How far can be played from 0:00 while the upload runs (null: all of it). */
+  #playable: number | null = null;
   /** The key whose keydown was a shortcut, until its keyup. */
   #keyDown: string | null = null;
 
@@ -84,6 +97,10 @@ export class PlayerControls {
   }
   get muted(): boolean {
     return this.#muted;
+  }
+  /** 0–1. */
+  get volume(): number {
+    return this.#volume;
   }
   get rate(): number {
     return this.#rate;
@@ -136,6 +153,7 @@ export class PlayerControls {
     this.#doc = doc;
     this.#paused = media.paused;
     this.#muted = media.muted;
+    this.#volume = media.volume ?? 1;
     this.#rate = media.playbackRate || 1;
     this.#canFullscreen = this.ownsFullscreen || typeof media.webkitEnterFullscreen === 'function';
     this.#canPip = !!doc.pictureInPictureEnabled && typeof media.requestPictureInPicture === 'function' && !media.disablePictureInPicture;
@@ -144,7 +162,7 @@ export class PlayerControls {
       [media, 'play', () => ((this.#paused = false), (this.#started = true))],
       [media, 'pause', () => (this.#paused = true)],
       [media, 'ended', () => (this.#paused = true)],
-      [media, 'volumechange', () => (this.#muted = media.muted)],
+      [media, 'volumechange', () => ((this.#muted = media.muted), (this.#volume = media.volume ?? 1))],
       [media, 'ratechange', () => (this.#rate = media.playbackRate)],
       [media, 'enterpictureinpicture', () => (this.#pip = true)],
       [media, 'leavepictureinpicture', () => (this.#pip = false)],
@@ -195,10 +213,15 @@ export class PlayerControls {
     else m.pause();
   }
 
-  /** Back (negative) or forward, within what can be reached. */
-  seekBy(seconds: number): void {
+  /** While the upload runs: how far can be played from 0:00 (null once all of it can). */
+  setPlayableLimit(seconds: number | null): void {
+    this.#playable = seconds != null && Number.isFinite(seconds) ? Math.max(0, seconds) : null;
+  }
+
+  /** Goes to `seconds`, within what can be reached (and played). */
+  seekTo(seconds: number): void {
     const m = this.#media;
-    if (!m || !Number.isFinite(m.currentTime)) return;
+    if (!m || Number.isNaN(seconds)) return;
     const ranges = m.seekable;
     let start = 0;
     let end = Number.isFinite(m.duration) && m.duration > 0 ? m.duration : Infinity;
@@ -206,12 +229,34 @@ export class PlayerControls {
       start = ranges.start(0);
       end = Math.min(end, ranges.end(ranges.length - 1));
     }
-    const target = Math.min(end, Math.max(start, m.currentTime + seconds));
+    // The limit is what the server last said: playback may already be further on (never sent back).
+    if (this.#playable !== null) end = Math.min(end, Math.max(this.#playable, Number.isFinite(m.currentTime) ? m.currentTime : 0));
+    const target = Math.min(end, Math.max(start, seconds));
     if (Number.isFinite(target)) m.currentTime = target;
   }
 
+  /** Back (negative) or forward, within what can be reached. */
+  seekBy(seconds: number): void {
+    const m = this.#media;
+    if (!m || !Number.isFinite(m.currentTime)) return;
+    this.seekTo(m.currentTime + seconds);
+  }
+
   toggleMute(): void {
-    if (this.#media) this.#media.muted = !this.#media.muted;
+    const m = this.#media;
+    if (!m) return;
+    // Unmuting at no volume would still be silent.
+    if (m.muted && m.volume === 0) m.volume = 0.5;
+    m.muted = !m.muted;
+  }
+
+  /** 0–1; 0 mutes, and more unmutes. */
+  setVolume(volume: number): void {
+    const m = this.#media;
+    if (!m || !Number.isFinite(volume)) return;
+    const v = Math.min(1, Math.max(0, volume));
+    m.volume = v;
+    m.muted = v === 0;
   }
 
   setRate(rate: number): void {
@@ -251,6 +296,8 @@ export class PlayerControls {
         return this.toggleFullscreen();
       case 'mute':
         return this.toggleMute();
+      case 'captions':
+        return this.captions.toggle();
       case 'speed':
         return this.setRate(stepSpeed(this.#rate, action.step));
     }
@@ -265,7 +312,8 @@ export class PlayerControls {
   handleKey(e: KeyEventLike): boolean {
     if (!this.#media) return false;
     const action = shortcutFor(e, focusInfo(e.target));
-    if (!action) return false;
+    // No captions: `c` is left to the page.
+    if (!action || (action.kind === 'captions' && !this.captions.available)) return false;
     e.preventDefault();
     if (e.target === this.#media) e.stopPropagation?.();
     this.#keyDown = e.key;

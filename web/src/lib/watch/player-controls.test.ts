@@ -1,4 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
+import { MemoryStorage } from '../test-utils';
+import { CaptionControls } from './caption-controls.svelte';
+import { CaptionChoiceStore } from './captions';
 import { PlayerControls, type ControlledDocument } from './player-controls.svelte';
 import { AUTO } from './quality';
 
@@ -12,6 +15,7 @@ class FakeVideo extends EventTarget {
   paused = true;
   ended = false;
   muted = false;
+  volume = 1;
   playbackRate = 1;
   defaultPlaybackRate = 1;
   seekable = ranges([0, 60]);
@@ -89,6 +93,63 @@ describe('PlayerControls', () => {
     video.currentTime = 28;
     controls.seekBy(5);
     expect(video.currentTime).toBe(30);
+  });
+
+  it('never seeks past what can be played while the upload runs (the timeline may be longer)', () => {
+    const { video, controls } = setup();
+    // hls.js is given the full duration: the element's timeline is 60 s, 12 s of it uploaded.
+    controls.setPlayableLimit(12);
+    video.currentTime = 10;
+    controls.seekBy(5);
+    expect(video.currentTime).toBe(12);
+    controls.seekTo(40);
+    expect(video.currentTime).toBe(12);
+    controls.seekTo(3);
+    expect(video.currentTime).toBe(3);
+    controls.seekTo(-2);
+    expect(video.currentTime).toBe(0);
+    // Playing further than the limit last said: a step forward stays, never goes back.
+    video.currentTime = 14;
+    controls.seekBy(5);
+    expect(video.currentTime).toBe(14);
+    controls.seekBy(-5);
+    expect(video.currentTime).toBe(9);
+    // All of it, once processed.
+    controls.setPlayableLimit(null);
+    controls.seekTo(40);
+    expect(video.currentTime).toBe(40);
+    controls.seekTo(Number.NaN);
+    expect(video.currentTime).toBe(40);
+  });
+
+  it('sets the volume: 0 mutes, more unmutes; unmuting at no volume brings some back', () => {
+    const { video, controls } = setup();
+    controls.setVolume(0.4);
+    expect(video.volume).toBe(0.4);
+    expect(video.muted).toBe(false);
+    video.dispatchEvent(new Event('volumechange'));
+    expect(controls.volume).toBe(0.4);
+    controls.setVolume(0);
+    expect(video.muted).toBe(true);
+    controls.toggleMute();
+    expect(video.muted).toBe(false);
+    expect(video.volume).toBe(0.5);
+    controls.setVolume(7);
+    expect(video.volume).toBe(1);
+  });
+
+  it('c turns captions on and off, and is left alone for a video without any', () => {
+    const captions = new CaptionControls(new CaptionChoiceStore(new MemoryStorage()));
+    const controls = new PlayerControls(captions);
+    controls.attach(new FakeVideo(), {}, new FakeDocument());
+    const none = press('c');
+    expect(controls.handleKey(none)).toBe(false);
+    expect(none.preventDefault).not.toHaveBeenCalled();
+    captions.setCaptions([{ lang: 'en', label: 'English', url: '/streams/a/captions/en.vtt' }]);
+    expect(controls.handleKey(press('c'))).toBe(true);
+    expect(captions.description).toBe('English');
+    controls.handleKey(press('c'));
+    expect(captions.description).toBe('Off');
   });
 
   it('mutes and follows the element', () => {

@@ -4,7 +4,7 @@ import { NOWHERE, shortcutFor } from './shortcuts';
 const key = (k: string, more: object = {}) => ({ key: k, ...more });
 
 describe('keyboard shortcuts', () => {
-  it('space and k play and pause; the arrows seek 5 s, j and l 10 s; f, m, < and >', () => {
+  it('space and k play and pause; the arrows seek 5 s, j and l 10 s; f, m, c, < and >', () => {
     expect(shortcutFor(key(' '), NOWHERE)).toEqual({ kind: 'toggle-play' });
     expect(shortcutFor(key('k'), NOWHERE)).toEqual({ kind: 'toggle-play' });
     expect(shortcutFor(key('K'), NOWHERE)).toEqual({ kind: 'toggle-play' });
@@ -14,6 +14,8 @@ describe('keyboard shortcuts', () => {
     expect(shortcutFor(key('l'), NOWHERE)).toEqual({ kind: 'seek', by: 10 });
     expect(shortcutFor(key('f'), NOWHERE)).toEqual({ kind: 'fullscreen' });
     expect(shortcutFor(key('m'), NOWHERE)).toEqual({ kind: 'mute' });
+    expect(shortcutFor(key('c'), NOWHERE)).toEqual({ kind: 'captions' });
+    expect(shortcutFor(key('C'), NOWHERE)).toEqual({ kind: 'captions' });
     expect(shortcutFor(key('>'), NOWHERE)).toEqual({ kind: 'speed', step: 1 });
     expect(shortcutFor(key('<'), NOWHERE)).toEqual({ kind: 'speed', step: -1 });
     expect(shortcutFor(key('x'), NOWHERE)).toBeNull();
@@ -22,7 +24,7 @@ describe('keyboard shortcuts', () => {
 
   it('never fires while typing, nor in a dialog', () => {
     const typing = { ...NOWHERE, typing: true };
-    for (const k of [' ', 'k', 'ArrowLeft', 'ArrowRight', 'f', 'm', 'j', '>']) {
+    for (const k of [' ', 'k', 'ArrowLeft', 'ArrowRight', 'f', 'm', 'c', 'j', '>']) {
       expect(shortcutFor(key(k), typing), k).toBeNull();
       expect(shortcutFor(key(k), { ...NOWHERE, inDialog: true }), k).toBeNull();
     }
@@ -47,6 +49,7 @@ describe('keyboard shortcuts', () => {
     expect(shortcutFor(key('m', { isComposing: true }), NOWHERE)).toBeNull();
     expect(shortcutFor(key(' ', { repeat: true }), NOWHERE)).toBeNull();
     expect(shortcutFor(key('f', { repeat: true }), NOWHERE)).toBeNull();
+    expect(shortcutFor(key('c', { repeat: true }), NOWHERE)).toBeNull();
     // Holding an arrow keeps seeking.
     expect(shortcutFor(key('ArrowRight', { repeat: true }), NOWHERE)).toEqual({ kind: 'seek', by: 5 });
   });

@@ -1,6 +1,6 @@
 // The player's keyboard shortcuts, as on the players people know: space or k plays and pauses, the
-// left and right arrows go back and forward 5 s (j and l: 10 s), f is full screen, m mutes, < and >
-// change the speed. They work from anywhere on the page, except where the key means something else:
+// left and right arrows go back and forward 5 s (j and l: 10 s), f is full screen, m mutes, c turns
+// captions on and off, < and > change the speed. They work from anywhere on the page, except where the key means something else:
 // typing in a field, a button or link that space activates, a menu or other widget that uses the
 // arrows, an open dialog.
 
@@ -9,6 +9,7 @@ export type ShortcutAction =
   | { kind: 'seek'; by: number }
   | { kind: 'fullscreen' }
   | { kind: 'mute' }
+  | { kind: 'captions' }
   | { kind: 'speed'; step: 1 | -1 };
 
 export const SEEK_SECONDS = 5;
@@ -68,6 +69,9 @@ export function shortcutFor(e: KeyInfo, focus: FocusInfo): ShortcutAction | null
     case 'm':
     case 'M':
       return e.repeat ? null : { kind: 'mute' };
+    case 'c':
+    case 'C':
+      return e.repeat ? null : { kind: 'captions' };
     case '>':
       return { kind: 'speed', step: 1 };
     case '<':
