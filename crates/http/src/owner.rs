@@ -8,7 +8,8 @@ use axum::extract::{Path, State};
 use axum::http::{Extensions, HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use flick_domain::{AccessUpdate, ShareId};
+use flick_domain::ports::{BlobKey, JobKind};
+use flick_domain::{AccessUpdate, Delivery, ShareId, Video, VideoStatus};
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
@@ -48,11 +49,28 @@ pub async fn update(
     }
     let video = state.repo.update_access(video.id, &update).await?.ok_or(ApiError::NotFound)?;
     tracing::info!(video_id = %video.id, "video settings changed");
+    if update.allow_download == Some(true) {
+        prepare_download(&state, &video).await?;
+    }
     let download = crate::videos::downloadable(&state, &video).await?;
     let view =
         VideoView::of(&video, Playable::of(&state, &video).await?, download).with_captions(&state, &video).await?;
     let owner_view = OwnerView::of(view, &video, crate::videos::download_allowed(&state, &video));
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(owner_view)).into_response())
+}
+
+/// Downloads were just allowed: a ready video whose original is gone gets the MP4 of its first rendition made (a
+/// `download` job; the Download button appears once it is stored).
+async fn prepare_download(state: &AppState, video: &Video) -> Result<(), ApiError> {
+    if video.status != VideoStatus::Ready
+        || video.delivery != Delivery::Stored
+        || state.store.len(&BlobKey::raw(video.id)).await?.is_some()
+        || state.store.len(&BlobKey::download(video.id)).await?.is_some()
+    {
+        return Ok(());
+    }
+    state.queue.enqueue(video.id, JobKind::Download).await?;
+    Ok(())
 }
 
 /// Checks every field of a settings change (the password is only checked here: hashing it is the caller's).

@@ -22,7 +22,7 @@ use serde::Deserialize;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::videos::{Seen, display_title, downloadable, load, original_of};
+use crate::videos::{DownloadFile, Seen, display_title, download_file, load, original_of};
 use flick_domain::upload::extension_of;
 
 /// Segments never change once listed; playlists do while the video grows. Nothing is for shared caches: a video that
@@ -357,8 +357,8 @@ async fn read_small(state: &AppState, key: &BlobKey) -> Result<String, ApiError>
     state.store.read_text(key).await?.ok_or(ApiError::NotFound)
 }
 
-/// `GET /v/{id}/download`: the original file as uploaded, as an attachment named after the video's title, where
-/// [`downloadable`]; else 404. Behind the video's password; Range requests resume a download.
+/// `GET /v/{id}/download`: the original file as uploaded (or, where it is gone, an MP4 of the first rendition), as
+/// an attachment named after the video's title, where [`download_file`] says; else 404. Behind the video's password; Range requests resume a download.
 pub async fn download(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -366,10 +366,12 @@ pub async fn download(
 ) -> Result<Response, ApiError> {
     let Seen { video, .. } = load(&state, &id, &headers).await?;
     state.gate.check_password(&headers, &video, Utc::now())?;
-    if !downloadable(&state, &video).await? {
-        return Err(ApiError::NotFound);
-    }
-    let ext = extension_of(&video.original_name).unwrap_or_else(|| "mp4".to_owned());
+    let (key, ext) = match download_file(&state, &video).await?.ok_or(ApiError::NotFound)? {
+        DownloadFile::Original => {
+            (BlobKey::raw(video.id), extension_of(&video.original_name).unwrap_or_else(|| "mp4".to_owned()))
+        }
+        DownloadFile::Remuxed => (BlobKey::download(video.id), "mp4".to_owned()),
+    };
     let content_type = match ext.as_str() {
         "mp4" | "m4v" => "video/mp4",
         "mov" => "video/quicktime",
@@ -377,7 +379,7 @@ pub async fn download(
         "webm" => "video/webm",
         _ => "application/octet-stream",
     };
-    let mut response = serve_blob(&state, &BlobKey::raw(video.id), &headers, content_type, GROWING).await?;
+    let mut response = serve_blob(&state, &key, &headers, content_type, GROWING).await?;
     let disposition = attachment(&display_title(&video), &ext);
     if let Ok(value) = HeaderValue::from_str(&disposition) {
         response.headers_mut().insert(header::CONTENT_DISPOSITION, value);

@@ -116,13 +116,31 @@ pub fn download_allowed(state: &AppState, v: &Video) -> bool {
     v.access.allow_download.unwrap_or(state.config.share.allow_download)
 }
 
-/// Whether viewers may download the original of `v` now: downloads are allowed, the video is ready and has no view
-/// limit (a download would outlive it), and its original is still stored.
-pub async fn downloadable(state: &AppState, v: &Video) -> Result<bool, ApiError> {
+/// What a download of a video hands out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DownloadFile {
+    /// The file as uploaded.
+    Original,
+    /// The original is gone: an MP4 of its first rendition (made once the owner allowed downloads).
+    Remuxed,
+}
+
+/// What viewers may download of `v` now, if anything: downloads are allowed, the video is ready and has no view limit
+/// (a download would outlive it), and its original, or the MP4 made instead, is stored.
+pub async fn download_file(state: &AppState, v: &Video) -> Result<Option<DownloadFile>, ApiError> {
     if !download_allowed(state, v) || v.status != VideoStatus::Ready || v.access.max_views.is_some() {
-        return Ok(false);
+        return Ok(None);
     }
-    Ok(state.store.len(&BlobKey::raw(v.id)).await?.is_some())
+    if state.store.len(&BlobKey::raw(v.id)).await?.is_some() {
+        return Ok(Some(DownloadFile::Original));
+    }
+    let remuxed = v.delivery == Delivery::Stored && state.store.len(&BlobKey::download(v.id)).await?.is_some();
+    Ok(remuxed.then_some(DownloadFile::Remuxed))
+}
+
+/// Whether viewers may download something of `v` now (see [`download_file`]).
+pub async fn downloadable(state: &AppState, v: &Video) -> Result<bool, ApiError> {
+    Ok(download_file(state, v).await?.is_some())
 }
 
 impl VideoView {

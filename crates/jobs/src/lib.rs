@@ -6,9 +6,11 @@
 //! - `original`: delivery from the original (package its index, thumbnail from its segments);
 //! - `encode`: ffmpeg to HLS from a file or from the upload as it arrives, with [`publish`]ing as it goes;
 //! - `storyboard`: seek-bar previews of a ready video, then its original handed on;
+//! - `download`: the MP4 viewers download of a video whose original is gone;
 //! - `ladder`: the lower renditions of a ready video, at the lowest priority;
 //! - `thumbs`: thumbnails, and healing a missing one; `steps`: what every path shares; [`recover`]: start-up reconciliation; [`node`]: who we are.
 
+mod download;
 mod encode;
 mod error;
 mod ladder;

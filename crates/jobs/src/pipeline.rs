@@ -42,6 +42,7 @@ pub async fn run(ctx: &Context, job: &Job, work: &Path) -> Result<(), JobError> 
         JobKind::Process => Ok(()),
         JobKind::Thumbnail => crate::thumbs::heal(ctx, &video, work).await,
         JobKind::Storyboard => Box::pin(crate::storyboard::run(ctx, &video, work)).await,
+        JobKind::Download => Box::pin(crate::download::run(ctx, &video, work)).await,
         JobKind::Ladder => Box::pin(crate::ladder::run(ctx, &video, work)).await,
     }
 }

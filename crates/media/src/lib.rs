@@ -17,12 +17,14 @@
 //! - `plan`: [`Plan`] from [`MediaInfo`] (and [`rung_plan`] for a lower rendition), and what the output is
 //!   ([`codecs_string`], [`variant_for`]).
 //! - `hls`: the ffmpeg run that writes the segments.
-//! - `thumbnail`: one JPEG frame; `storyboard`: the seek bar's preview tiles, from keyframes.
+//! - `thumbnail`: one JPEG frame; `storyboard`: the seek bar's preview tiles, from keyframes; `download`: an MP4
+//!   remuxed from the first rendition's segments, for a download whose original is gone.
 //! - `error`: [`MediaError`].
 //!
 //! Every tool run goes through one process runner: no shell, bounded output, resource limits, its
 //! own process group, and a SIGKILL + reap when it times out, its input fails or its future is dropped.
 
+mod download;
 mod error;
 mod hls;
 mod input;
@@ -35,6 +37,7 @@ mod tools;
 
 use std::time::Duration;
 
+pub use download::mp4_from_segments;
 pub use error::MediaError;
 pub use hls::{FFMPEG_PLAYLIST, HlsRun, STRIP_SEI, cpu_budget, hls_args, output_cap_bytes, run_hls, segment_times};
 pub use input::{DECODERS, Demuxer, INPUT_FORMATS, Input, MAX_PIXELS, MAX_STREAMS, PROBE_DECODERS};

@@ -21,6 +21,8 @@ pub enum JobKind {
     /// Make the seek-bar previews (storyboard) of a video that just became ready, then hand its original on (to the
     /// ladder, or to deletion).
     Storyboard,
+    /// Make the MP4 viewers download of a ready video whose original is gone (its first rendition, remuxed).
+    Download,
     /// Add the lower renditions of the adaptive ladder to a ready video (`processing.ladder`).
     Ladder,
 }
@@ -31,6 +33,7 @@ impl JobKind {
             JobKind::Process => "process",
             JobKind::Thumbnail => "thumbnail",
             JobKind::Storyboard => "storyboard",
+            JobKind::Download => "download",
             JobKind::Ladder => "ladder",
         }
     }
@@ -40,6 +43,7 @@ impl JobKind {
             "process" => Some(JobKind::Process),
             "thumbnail" => Some(JobKind::Thumbnail),
             "storyboard" => Some(JobKind::Storyboard),
+            "download" => Some(JobKind::Download),
             "ladder" => Some(JobKind::Ladder),
             _ => None,
         }

@@ -80,6 +80,11 @@ impl BlobKey {
         BlobKey::new(format!("hls/{id}/captions/{lang}.vtt"))
     }
 
+    /// `hls/{id}/download.mp4`: what viewers download of a video whose original is gone.
+    pub fn download(id: VideoId) -> Self {
+        BlobKey(format!("hls/{id}/download.mp4"))
+    }
+
     /// `thumbs/{id}.jpg`.
     pub fn thumbnail(id: VideoId) -> Self {
         BlobKey(format!("thumbs/{id}.jpg"))

@@ -1,6 +1,6 @@
 //! What a viewer gets beside the stream (issue 13): seek-bar previews (a storyboard of sprite tiles and its WebVTT
 //! track), caption tracks the owner adds (cleaned to plain WebVTT, listed as HLS subtitles), the owner's own download
-//! switch, and the embeddable player with its link-preview tags.
+//! switch (an MP4 of the stream where the original is gone), and the embeddable player with its link-preview tags.
 
 use std::time::Duration;
 
@@ -226,6 +226,56 @@ async fn the_owner_switches_downloads_for_one_video() {
     assert_eq!(patch(json!({"allowDownload": false})).await.unwrap().status(), 200);
     assert_eq!(get(&server, &format!("/v/{id}/download")).await.status(), 404);
     assert!(status(&server, &id).await["downloadUrl"].is_null());
+}
+
+#[tokio::test]
+async fn a_reencoded_video_whose_original_is_gone_downloads_as_an_mp4_of_its_stream() {
+    let server = Server::start(&[]);
+    let (id, token) = upload_ready(&server, "hevc_aac_20s.mov", "Holiday.mov").await;
+    // Its original goes once the storyboard is made from it.
+    wait_until(&server, &id, Duration::from_secs(60), |v| v["storyboardUrl"].is_string()).await;
+    let stored = storage_id(&server.data_dir, &id);
+    let start = std::time::Instant::now();
+    while blob_keys(&server.data_dir).await.contains(&format!("raw/{stored}")) {
+        assert!(start.elapsed() < Duration::from_secs(10), "the original stays");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let r = client()
+        .patch(server.url(&format!("/api/video/{id}")))
+        .bearer_auth(&token)
+        .json(&json!({"allowDownload": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v = wait_until(&server, &id, Duration::from_secs(60), |v| v["downloadUrl"].is_string()).await;
+    let r = get(&server, v["downloadUrl"].as_str().unwrap()).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "video/mp4");
+    let disposition = r.headers()["content-disposition"].to_str().unwrap().to_owned();
+    assert!(disposition.starts_with("attachment; filename=\"Holiday.mp4\""), "{disposition}");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("Holiday.mp4");
+    std::fs::write(&path, r.bytes().await.unwrap()).unwrap();
+    // An MP4 of the stream: H.264 and AAC, as long as the upload.
+    let out = std::process::Command::new("ffprobe")
+        .args(["-v", "error", "-show_entries", "stream=codec_name:format=format_name,duration", "-of", "default=nw=1"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("codec_name=h264") && text.contains("codec_name=aac"), "{text}");
+    assert!(text.contains("format_name=mov,mp4"), "{text}");
+    let duration: f64 = text.lines().find_map(|l| l.strip_prefix("duration=")).unwrap().parse().unwrap();
+    assert!((duration - crate::common::source_duration(&fixture("hevc_aac_20s.mov"))).abs() < 0.5, "{duration}");
+    // Gone with the video.
+    let r = client().delete(server.url(&format!("/api/video/{id}"))).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(r.status(), 204);
+    let start = std::time::Instant::now();
+    while blob_keys(&server.data_dir).await.iter().any(|k| k.contains(&stored)) {
+        assert!(start.elapsed() < Duration::from_secs(20), "{:?}", blob_keys(&server.data_dir).await);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 #[tokio::test]

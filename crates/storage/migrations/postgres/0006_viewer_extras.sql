@@ -1,5 +1,6 @@
 -- "Every viewer, every connection" (issue 13): seek-bar previews (a `storyboard` job, and a flag once they are
--- stored), the owner's per-video download switch, and caption tracks.
+-- stored), the MP4 downloaded when the original is gone (a `download` job), the owner's per-video download switch,
+-- and caption tracks.
 
 ALTER TABLE videos ADD COLUMN has_storyboard BOOLEAN NOT NULL DEFAULT FALSE;
 -- NULL: the site's default (`share.allow_download`).
@@ -15,4 +16,4 @@ CREATE TABLE captions (
 );
 
 ALTER TABLE jobs DROP CONSTRAINT jobs_kind_check;
-ALTER TABLE jobs ADD CONSTRAINT jobs_kind_check CHECK (kind IN ('process', 'thumbnail', 'storyboard', 'ladder'));
+ALTER TABLE jobs ADD CONSTRAINT jobs_kind_check CHECK (kind IN ('process', 'thumbnail', 'storyboard', 'download', 'ladder'));

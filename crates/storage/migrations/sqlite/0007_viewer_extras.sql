@@ -1,6 +1,6 @@
 -- "Every viewer, every connection" (issue 13): seek-bar previews (a `storyboard` job, and a flag once they are
--- stored), the owner's per-video download switch, and caption tracks. SQLite cannot change a CHECK constraint in
--- place: `jobs` is rebuilt, same columns, same indexes.
+-- stored), the MP4 downloaded when the original is gone (a `download` job), the owner's per-video download switch,
+-- and caption tracks. SQLite cannot change a CHECK constraint in place: `jobs` is rebuilt, same columns, same indexes.
 
 ALTER TABLE videos ADD COLUMN has_storyboard INTEGER NOT NULL DEFAULT 0 CHECK (has_storyboard IN (0, 1));
 -- NULL: the site's default (`share.allow_download`).
@@ -19,7 +19,7 @@ CREATE TABLE jobs_new (
     id               INTEGER PRIMARY KEY AUTOINCREMENT,
     video_id         TEXT    NOT NULL
                      CHECK (length(video_id) = 32 AND video_id NOT GLOB '*[^0-9a-f]*'),
-    kind             TEXT    NOT NULL CHECK (kind IN ('process', 'thumbnail', 'storyboard', 'ladder')),
+    kind             TEXT    NOT NULL CHECK (kind IN ('process', 'thumbnail', 'storyboard', 'download', 'ladder')),
     state            TEXT    NOT NULL CHECK (state IN ('queued', 'running', 'failed')),
     attempts         INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
     -- When a queued job becomes due (later than now while backing off after a failure).
