@@ -11,7 +11,7 @@
 //!   `gate` (who may see a video: the manage token, password and view cookies), `lifecycle` (ending a video:
 //!   tombstone, purge, the sweeper), `links`, `captions` (the owner's caption tracks, and serving them);
 //! - `streams` (playlists with blocking reloads, segments from the original or the store, thumbnails);
-//! - `pages` and `web` (the web app, share pages, health), `metrics`, `headers` (security headers, request spans),
+//! - `pages` and `web` (the web app, share and embed pages, health), `ready` (`/readyz`), `metrics`, `headers` (security headers, request spans),
 //!   `error` (the one mapping from failures to HTTP), `state`.
 
 mod captions;
@@ -26,6 +26,7 @@ mod links;
 mod metrics;
 mod owner;
 mod pages;
+mod ready;
 mod state;
 mod streams;
 pub mod tus;
@@ -42,7 +43,7 @@ pub use error::ApiError;
 pub use gate::Gate;
 pub use lifecycle::{run_sweeper, sweep};
 pub use metrics::ops_router;
-pub use pages::ReadyCache;
+pub use ready::ReadyCache;
 pub use state::AppState;
 pub use upload_locks::UploadLocks;
 pub use web::WebUi;

@@ -28,7 +28,7 @@ struct Ops {
     repo: Arc<dyn Repo>,
     store: Arc<dyn Store>,
     queue: Arc<dyn JobQueue>,
-    ready: crate::pages::ReadyCache,
+    ready: crate::ready::ReadyCache,
 }
 
 /// The routes of a process without the API (`flick worker`): `/healthz`, `/readyz` and `/metrics`.

@@ -32,5 +32,5 @@ pub struct AppState {
     /// Checks owners' tokens and viewers' password and view cookies.
     pub gate: crate::gate::Gate,
     /// This process's last `/readyz` check, reused for a few seconds.
-    pub ready: crate::pages::ReadyCache,
+    pub ready: crate::ready::ReadyCache,
 }

@@ -95,7 +95,7 @@ pub(crate) async fn run(ctx: &Context, video: &Video, work: &Path) -> Result<(),
         );
     }
     // A video re-encoded for its first rendition kept its original only for the ladder (unless it is kept).
-    crate::storyboard::release_original(ctx, video).await
+    crate::steps::release_original(ctx, video).await
 }
 
 /// What the ladder follows: where the first rendition was cut, and its peak bandwidth.

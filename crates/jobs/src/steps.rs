@@ -1,11 +1,12 @@
 //! The small steps every path of a job shares: the original of a video, patience with an upload that stands still,
-//! the index cut into a package, the shape and first-playable moment recorded, and a clean work folder.
+//! the index cut into a package, the shape and first-playable moment recorded, a clean work folder, and the original
+//! released once nothing needs it.
 
 use std::path::Path;
 use std::time::Duration;
 
-use flick_domain::Video;
 use flick_domain::ports::BlobKey;
+use flick_domain::{Delivery, Video};
 use flick_packaging::mp4::{Movie, Package, SegmentTargets, TrackKind};
 use flick_stream::Original;
 
@@ -101,5 +102,17 @@ pub(crate) async fn reset_dir(dir: &Path) -> Result<(), JobError> {
         Err(e) => return Err(e.into()),
     }
     tokio::fs::create_dir_all(dir).await?;
+    Ok(())
+}
+
+/// Deletes the original of a ready video once nothing needs it: kept when it is what viewers are served, when the
+/// site keeps originals, or when the owner lets viewers download it.
+pub(crate) async fn release_original(ctx: &Context, video: &Video) -> Result<(), JobError> {
+    let kept = video.delivery == Delivery::Original
+        || ctx.settings.keep_originals
+        || video.access.allow_download == Some(true);
+    if !kept {
+        ctx.store.delete(&BlobKey::raw(video.id)).await?;
+    }
     Ok(())
 }

@@ -14,7 +14,7 @@ use std::path::Path;
 
 use bytes::Bytes;
 use flick_domain::ports::{BlobKey, JobKind, StoreError};
-use flick_domain::{Delivery, Video, VideoId, VideoStatus, VideoUpdate};
+use flick_domain::{Video, VideoId, VideoStatus, VideoUpdate};
 use flick_media::{StoryboardPlan, Tools};
 
 use crate::Context;
@@ -99,19 +99,7 @@ async fn make(ctx: &Context, tools: &Tools, video: &Video, input: &Path, work: &
 pub(crate) async fn hand_on(ctx: &Context, video: &Video) -> Result<(), JobError> {
     let short_side = video.width.unwrap_or(0).min(video.height.unwrap_or(0));
     if !crate::ladder::queue_if_wanted(ctx, video, short_side).await? {
-        release_original(ctx, video).await?;
-    }
-    Ok(())
-}
-
-/// Deletes the original of a ready video once nothing needs it: kept when it is what viewers are served, when the
-/// site keeps originals, or when the owner lets viewers download it.
-pub(crate) async fn release_original(ctx: &Context, video: &Video) -> Result<(), JobError> {
-    let kept = video.delivery == Delivery::Original
-        || ctx.settings.keep_originals
-        || video.access.allow_download == Some(true);
-    if !kept {
-        ctx.store.delete(&BlobKey::raw(video.id)).await?;
+        crate::steps::release_original(ctx, video).await?;
     }
     Ok(())
 }

@@ -137,7 +137,7 @@ async fn report_failure(ctx: &Context, job: &Job, error: JobError) -> JobEnd {
         if let Ok(Some(video)) = ctx.repo.get_video(job.video_id).await {
             let next = match job.kind {
                 JobKind::Storyboard => crate::storyboard::hand_on(ctx, &video).await,
-                _ => crate::storyboard::release_original(ctx, &video).await,
+                _ => crate::steps::release_original(ctx, &video).await,
             };
             if let Err(e) = next {
                 tracing::warn!(error = %e, "could not hand on the original of a job given up");

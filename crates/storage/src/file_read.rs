@@ -43,7 +43,7 @@ pub async fn open(path: PathBuf) -> io::Result<Option<(File, u64)>> {
     tokio::task::spawn_blocking(move || {
         let file = match File::open(&path) {
             Ok(file) => file,
-            Err(e) if crate::fs::is_absent(&e) => return Ok(None),
+            Err(e) if is_absent(&e) => return Ok(None),
             Err(e) => return Err(e),
         };
         let meta = file.metadata()?;
@@ -83,6 +83,11 @@ fn read_at(mut file: &File, pos: u64, want: usize) -> io::Result<Bytes> {
         return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the file is shorter than announced"));
     }
     Ok(Bytes::from(buf))
+}
+
+/// Errors that mean "no such blob": the file or one of its directories is missing or is a file.
+pub(crate) fn is_absent(e: &std::io::Error) -> bool {
+    matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory)
 }
 
 #[cfg(test)]

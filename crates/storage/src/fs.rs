@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use flick_domain::ports::{Blob, BlobKey, ByteRange, Store, StoreError};
 
+use crate::file_read::is_absent;
 use crate::random::random_hex;
 
 /// The scratch directory under the root (same filesystem, so files made there can be renamed in).
@@ -243,9 +244,4 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 
 fn parent_of(path: &Path) -> io::Result<&Path> {
     path.parent().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no parent directory"))
-}
-
-/// Errors that mean "no such blob": the file or one of its directories is missing or is a file.
-pub(crate) fn is_absent(e: &io::Error) -> bool {
-    matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::NotADirectory)
 }
