@@ -10,12 +10,15 @@
 //! - `videos` (status as viewers may see it, listing), `owner` (title, password, expiry, view limit, revoke, delete),
 //!   `gate` (who may see a video: the manage token, password and view cookies), `lifecycle` (ending a video:
 //!   tombstone, purge, the sweeper), `links`, `captions` (the owner's caption tracks, and serving them);
-//! - `streams` (playlists with blocking reloads, segments from the original or the store, thumbnails);
+//! - `streams` (playlists with blocking reloads, segments from the original or the store, storyboards, thumbnails),
+//!   `blobs` (a blob whole or by range), `downloads` (the original, or an MP4 of the stream, as an attachment);
 //! - `pages` and `web` (the web app, share and embed pages, health), `ready` (`/readyz`), `metrics`, `headers` (security headers, request spans),
 //!   `error` (the one mapping from failures to HTTP), `state`.
 
+mod blobs;
 mod captions;
 pub mod client;
+mod downloads;
 mod error;
 mod gate;
 mod headers;
@@ -73,7 +76,7 @@ pub fn router(state: AppState) -> Router {
         .route("/library", get(pages::library))
         .route("/v/{id}", get(pages::share_page))
         .route("/embed/{id}", get(pages::embed_page))
-        .route("/v/{id}/download", get(streams::download))
+        .route("/v/{id}/download", get(downloads::download))
         .route("/assets/{*path}", get(pages::ui_asset))
         .route("/static/{file}", get(pages::static_asset))
         .route("/healthz", get(pages::healthz))

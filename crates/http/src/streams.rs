@@ -7,28 +7,25 @@
 
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::Response;
 use bytes::Bytes;
 use chrono::Utc;
-use flick_domain::ports::{BlobKey, ByteRange, ByteStream, is_rendition_name};
+use flick_domain::ports::{BlobKey, is_rendition_name};
 use flick_domain::{Delivery, Video, VideoStatus};
 use flick_packaging::playlist;
 use flick_stream::{Arrived, cut};
-use futures_util::StreamExt;
 use serde::Deserialize;
 
+use crate::blobs::{GROWING, bytes_response, requested, serve_blob, slice, stream_response};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::videos::{DownloadFile, Seen, display_title, download_file, load, original_of};
-use flick_domain::upload::extension_of;
+use crate::videos::{Seen, load, original_of};
 
 /// Segments never change once listed; playlists do while the video grows. Nothing is for shared caches: a video that
 /// is deleted, expires, or gets a password must not go on playing from a proxy or CDN.
 const IMMUTABLE: &str = "private, max-age=31536000, immutable";
-const GROWING: &str = "no-cache";
 const DONE: &str = "private, max-age=60";
 const THUMBNAIL: &str = "private, max-age=3600";
 /// The longest a blocking playlist request is held (LL-HLS asks for three target durations at most).
@@ -357,57 +354,6 @@ async fn read_small(state: &AppState, key: &BlobKey) -> Result<String, ApiError>
     state.store.read_text(key).await?.ok_or(ApiError::NotFound)
 }
 
-/// `GET /v/{id}/download`: the original file as uploaded (or, where it is gone, an MP4 of the first rendition), as
-/// an attachment named after the video's title, where [`download_file`] says; else 404. Behind the video's password; Range requests resume a download.
-pub async fn download(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let Seen { video, .. } = load(&state, &id, &headers).await?;
-    state.gate.check_password(&headers, &video, Utc::now())?;
-    let (key, ext) = match download_file(&state, &video).await?.ok_or(ApiError::NotFound)? {
-        DownloadFile::Original => {
-            (BlobKey::raw(video.id), extension_of(&video.original_name).unwrap_or_else(|| "mp4".to_owned()))
-        }
-        DownloadFile::Remuxed => (BlobKey::download(video.id), "mp4".to_owned()),
-    };
-    let content_type = match ext.as_str() {
-        "mp4" | "m4v" => "video/mp4",
-        "mov" => "video/quicktime",
-        "mkv" => "video/x-matroska",
-        "webm" => "video/webm",
-        _ => "application/octet-stream",
-    };
-    let mut response = serve_blob(&state, &key, &headers, content_type, GROWING).await?;
-    let disposition = attachment(&display_title(&video), &ext);
-    if let Ok(value) = HeaderValue::from_str(&disposition) {
-        response.headers_mut().insert(header::CONTENT_DISPOSITION, value);
-    }
-    tracing::info!(video_id = %video.id, "original downloaded");
-    Ok(response)
-}
-
-/// `attachment` with the title as file name: letters, digits and `-_.() ` only in `filename` (others become `_`),
-/// the whole title in `filename*` (RFC 5987, percent-encoded UTF-8).
-fn attachment(title: &str, ext: &str) -> String {
-    let ext: String = ext.chars().filter(char::is_ascii_alphanumeric).take(10).collect();
-    let clean: String = title.chars().filter(|c| !c.is_control() && !matches!(c, '/' | '\\')).take(120).collect();
-    let clean = clean.trim();
-    let clean = if clean.is_empty() { "video" } else { clean };
-    let ascii: String =
-        clean.chars().map(|c| if c.is_ascii_alphanumeric() || " -_.()".contains(c) { c } else { '_' }).collect();
-    let mut encoded = String::new();
-    for b in format!("{clean}.{ext}").bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            encoded.push(char::from(b));
-        } else {
-            encoded.push_str(&format!("%{b:02X}"));
-        }
-    }
-    format!("attachment; filename=\"{}.{ext}\"; filename*=UTF-8''{encoded}", ascii.trim_matches('.'))
-}
-
 /// `GET /thumbnails/{id}.jpg`: behind the video's password, like its stream.
 pub async fn thumbnail(
     State(state): State<AppState>,
@@ -423,126 +369,9 @@ pub async fn thumbnail(
     serve_blob(&state, &BlobKey::thumbnail(video.id), &headers, "image/jpeg", THUMBNAIL).await
 }
 
-/// Streams a blob, honouring a single-range `Range` header (multi-range requests get the whole blob).
-async fn serve_blob(
-    state: &AppState,
-    key: &BlobKey,
-    headers: &HeaderMap,
-    content_type: &'static str,
-    cache: &'static str,
-) -> Result<Response, ApiError> {
-    let range = match headers.get(header::RANGE) {
-        None => None,
-        Some(_) => {
-            let total = state.store.len(key).await?.ok_or(ApiError::NotFound)?;
-            requested(headers, total)?
-        }
-    };
-    let blob = state.store.get(key, range).await?.ok_or(ApiError::NotFound)?;
-    Ok(stream_response(blob.body, blob.total_len, blob.range, content_type, cache))
-}
-
-/// A whole body held in memory.
-fn bytes_response(bytes: Bytes, content_type: &'static str, cache: &'static str) -> Response {
-    let mut response = Response::new(Body::from(bytes));
-    let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-    response
-}
-
-/// A streamed body of `total` bytes, or of `range` of them (206).
-fn stream_response(
-    body: ByteStream,
-    total: u64,
-    range: Option<ByteRange>,
-    content_type: &'static str,
-    cache: &'static str,
-) -> Response {
-    let (status, length) = match range {
-        Some(r) => (StatusCode::PARTIAL_CONTENT, r.end - r.start + 1),
-        None => (StatusCode::OK, total),
-    };
-    let mut response = Response::new(Body::from_stream(body));
-    *response.status_mut() = status;
-    let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
-    if let Some(r) = range
-        && let Ok(v) = HeaderValue::from_str(&format!("bytes {}-{}/{total}", r.start, r.end))
-    {
-        h.insert(header::CONTENT_RANGE, v);
-    }
-    response.into_response()
-}
-
-/// The range a request's `Range` header asks of `total` bytes, if any.
-fn requested(headers: &HeaderMap, total: u64) -> Result<Option<ByteRange>, ApiError> {
-    match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
-        None => Ok(None),
-        Some(raw) => requested_range(raw, total),
-    }
-}
-
-/// Resolves a `Range` header against a body of `total` bytes (RFC 9110 §14).
-/// Syntactically invalid headers are ignored (whole body); unsatisfiable ones are 416.
-fn requested_range(raw: &str, total: u64) -> Result<Option<ByteRange>, ApiError> {
-    let parsed = match http_range_header::parse_range_header(raw) {
-        Ok(p) => p,
-        Err(_) => return Ok(None),
-    };
-    let ranges = parsed.validate(total).map_err(|_| ApiError::RangeNotSatisfiable { total_len: total })?;
-    match ranges.as_slice() {
-        [only] => Ok(Some(ByteRange { start: *only.start(), end: *only.end() })),
-        _ => Ok(None),
-    }
-}
-
-/// The `len` bytes of `body` that start at `skip`.
-fn slice(body: ByteStream, skip: u64, len: u64) -> ByteStream {
-    let stream = futures_util::stream::unfold((body, skip, len), |(mut body, mut skip, mut left)| async move {
-        while left > 0 {
-            let mut chunk = match body.next().await? {
-                Ok(c) => c,
-                Err(e) => return Some((Err(e), (body, 0, 0))),
-            };
-            if skip >= chunk.len() as u64 {
-                skip -= chunk.len() as u64;
-                continue;
-            }
-            let mut piece = chunk.split_off(skip as usize);
-            skip = 0;
-            piece.truncate(usize::try_from(left).unwrap_or(usize::MAX).min(piece.len()));
-            left -= piece.len() as u64;
-            return Some((Ok(piece), (body, skip, left)));
-        }
-        None
-    });
-    Box::pin(stream)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn attachments_are_named_after_the_title_with_safe_characters() {
-        assert_eq!(
-            attachment("Beach day", "mp4"),
-            "attachment; filename=\"Beach day.mp4\"; filename*=UTF-8''Beach%20day.mp4"
-        );
-        assert_eq!(
-            attachment("été \"quoted\"; x=1", "mov"),
-            "attachment; filename=\"_t_ _quoted__ x_1.mov\"; filename*=UTF-8''%C3%A9t%C3%A9%20%22quoted%22%3B%20x%3D1.mov"
-        );
-        assert_eq!(
-            attachment("../../etc/passwd", "mp4"),
-            "attachment; filename=\"etcpasswd.mp4\"; filename*=UTF-8''....etcpasswd.mp4"
-        );
-        assert_eq!(attachment("\n", "webm"), "attachment; filename=\"video.webm\"; filename*=UTF-8''video.webm");
-    }
 
     #[test]
     fn only_flick_names_are_served() {
@@ -555,39 +384,5 @@ mod tests {
         {
             assert_eq!(classify(bad), None, "{bad}");
         }
-    }
-
-    proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig { cases: 4000, failure_persistence: None, ..Default::default() })]
-
-        /// Bounded fuzzing of the Range header: never a panic, and a range is always inside the file.
-        #[test]
-        fn any_range_header_resolves_inside_the_file(
-            raw in "(bytes=)?[-0-9, ]{0,24}|\\PC{0,40}",
-            total in proptest::prop_oneof![0u64..1000, proptest::prelude::any::<u64>()],
-        ) {
-            if let Ok(Some(r)) = requested_range(&raw, total) {
-                proptest::prop_assert!(r.start <= r.end && r.end < total, "{raw:?} of {total}: {r:?}");
-            }
-        }
-    }
-
-    #[test]
-    fn ranges_resolve_against_length() {
-        assert_eq!(requested_range("bytes=0-9", 100).unwrap(), Some(ByteRange { start: 0, end: 9 }));
-        assert_eq!(requested_range("bytes=90-", 100).unwrap(), Some(ByteRange { start: 90, end: 99 }));
-        assert_eq!(requested_range("bytes=-10", 100).unwrap(), Some(ByteRange { start: 90, end: 99 }));
-        assert!(requested_range("bytes=200-300", 100).is_err());
-        assert_eq!(requested_range("nonsense", 100).unwrap(), None);
-        assert_eq!(requested_range("bytes=0-1,5-6", 100).unwrap(), None);
-    }
-
-    #[tokio::test]
-    async fn slices_cut_across_chunks() {
-        let chunks: Vec<std::io::Result<Bytes>> =
-            vec![Ok(Bytes::from_static(b"abc")), Ok(Bytes::from_static(b"defg")), Ok(Bytes::from_static(b"hij"))];
-        let body: ByteStream = Box::pin(futures_util::stream::iter(chunks));
-        let out: Vec<u8> = slice(body, 2, 6).map(|c| c.unwrap().to_vec()).concat().await;
-        assert_eq!(out, b"cdefgh");
     }
 }
