@@ -90,6 +90,11 @@ describe('reduce', () => {
     expect(reduce(playing, { type: 'not_found' }).kind).toBe('gone');
   });
 
+  it('a ready video being watched stays on screen when a later question finds it gone (its last allowed view)', () => {
+    const ready = viewOfVideo(video({ status: 'ready', playable: true, storyboardUrl: null }));
+    expect(reduce(ready, { type: 'not_found' })).toBe(ready);
+  });
+
   it('a network failure before any answer → unreachable', () => {
     expect(reduce(initialView, { type: 'failed', message: 'offline' })).toEqual({ kind: 'unreachable', message: 'offline' });
   });

@@ -60,6 +60,9 @@ export function reduce(prev: ShareView, event: ShareEvent): ShareView {
     case 'status':
       return viewOfVideo(event.video);
     case 'not_found':
+      // A ready video being watched stays on screen (what is buffered plays; a follow-up question for its storyboard
+      // must not pull the player from under a viewer whose view was the last one allowed).
+      if (prev.kind === 'ready') return prev;
       return { kind: 'gone', message: GONE_MESSAGE };
     case 'locked':
       return { kind: 'locked' };
