@@ -3,6 +3,8 @@
 mod config;
 mod http_server;
 mod migrate;
+#[cfg(test)]
+mod router_tests;
 mod serve;
 mod upload_cli;
 mod wiring;

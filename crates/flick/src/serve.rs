@@ -10,10 +10,31 @@ use tokio_util::sync::CancellationToken;
 pub use crate::wiring::ServeError;
 use crate::wiring::{Wiring, wait_for_signal};
 
+/// What the HTTP layer reaches, from what [`Wiring`] opened and the configuration in force (its port the real one).
+pub(crate) fn app_state(wiring: &Wiring, config: Config, web: flick_http::WebUi) -> AppState {
+    let base_url = config.server.base_url();
+    let gate = flick_http::Gate::new(&wiring.signing_key, base_url.starts_with("https://"));
+    AppState {
+        repo: wiring.db.clone(),
+        store: wiring.store.clone(),
+        queue: wiring.db.clone(),
+        uploads: wiring.db.clone(),
+        spool: wiring.spool.clone(),
+        upload_locks: Default::default(),
+        packages: wiring.packages.clone(),
+        scratch_dir: wiring.scratch_dir.clone(),
+        config: std::sync::Arc::new(config),
+        base_url,
+        web,
+        gate,
+        ready: Default::default(),
+    }
+}
+
 /// Runs the server until SIGTERM or Ctrl-C.
 pub async fn run(config: Config) -> Result<(), ServeError> {
     let mut wiring = Wiring::open(config).await?;
-    let (db, store, ctx) = (wiring.db.clone(), wiring.store.clone(), wiring.ctx.clone());
+    let ctx = wiring.ctx.clone();
     let config = &wiring.config;
 
     let addr = format!("{}:{}", config.server.host, config.server.port);
@@ -33,24 +54,9 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         idle: Duration::from_secs(config.server.idle_timeout_seconds),
     };
     let workers = config.processing.workers;
-    let gate = flick_http::Gate::new(&wiring.signing_key, base_url.starts_with("https://"));
     // A node that runs no worker runs no live one either (`--no-workers`: an API node).
     let live_workers = if workers == 0 { 0 } else { config.processing.live_workers };
-    let state = AppState {
-        repo: db.clone(),
-        store: store.clone(),
-        queue: db.clone(),
-        uploads: db.clone(),
-        spool: wiring.spool.clone(),
-        upload_locks: Default::default(),
-        packages: wiring.packages.clone(),
-        scratch_dir: wiring.scratch_dir.clone(),
-        config: std::sync::Arc::new(config),
-        base_url: base_url.clone(),
-        web,
-        gate,
-        ready: Default::default(),
-    };
+    let state = app_state(&wiring, config, web);
 
     let shutdown = CancellationToken::new();
     let worker_handles = flick_jobs::spawn_workers(ctx.clone(), workers, live_workers, shutdown.clone());
